@@ -1,0 +1,148 @@
+"""Billing accounts (customers), payment methods and usage events: validated writes.
+
+Usage events are idempotent by transaction id (unique constraint): the same event again is a
+duplicate, never counted twice; the same id with other content is a conflict."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.money import UnknownCurrencyError, minor_exponent
+from models.tables import (
+    CustomerRow,
+    LegalEntityRow,
+    PaymentMethodRow,
+    SubscriptionRow,
+    UsageEventRow,
+)
+
+
+class AccountError(ValueError):
+    """A request that names something unknown or breaks a rule; the message says which."""
+
+
+class CustomerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = Field(None, pattern=r"^\+[1-9][0-9]{6,14}$")
+    currency: str
+    locale: str = "en_US"
+    timezone: str = "UTC"
+    bill_cycle_day: int = Field(ge=1, le=31)
+    legal_entity: str
+    gateway: Literal["stripe", "adyen"] | None = None
+    payment_token: str | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        try:
+            minor_exponent(value)
+        except UnknownCurrencyError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+
+def add_customer(session: Session, data: CustomerCreate, now: datetime) -> CustomerRow:
+    if session.get(LegalEntityRow, data.legal_entity) is None:
+        raise AccountError(f"unknown legal entity {data.legal_entity!r}")
+    existing = session.get(CustomerRow, data.id)
+    if existing is not None:
+        raise AccountError(f"customer {data.id!r} already exists")
+    customer = CustomerRow(
+        id=data.id,
+        name=data.name,
+        email=data.email,
+        phone=data.phone,
+        currency=data.currency,
+        locale=data.locale,
+        timezone=data.timezone,
+        bill_cycle_day=data.bill_cycle_day,
+        legal_entity_code=data.legal_entity,
+        created_at=now,
+    )
+    session.add(customer)
+    if data.gateway and data.payment_token:
+        session.add(
+            PaymentMethodRow(
+                id=f"pm-{data.id}-1",
+                customer_id=data.id,
+                gateway=data.gateway,
+                token=data.payment_token,
+                is_default=True,
+                created_at=now,
+            )
+        )
+    session.flush()
+    return customer
+
+
+class UsageEventCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transaction_id: str = Field(min_length=1, max_length=255)
+    subscription_id: str
+    metric_code: str
+    occurred_at: datetime
+    quantity: Decimal = Field(Decimal(1), ge=0)
+    properties: dict[str, str | int | bool] = Field(default_factory=dict)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("occurred_at needs a timezone (e.g. 2026-12-01T10:00:00Z)")
+        return value.astimezone(UTC)
+
+
+UsageOutcome = Literal["accepted", "duplicate", "conflict"]
+
+
+def record_usage(session: Session, event: UsageEventCreate, now: datetime) -> UsageOutcome:
+    """Store one event; the dedup check and the write are one transaction (the caller's)."""
+    sub = session.get(SubscriptionRow, event.subscription_id)
+    if sub is None:
+        raise AccountError(f"unknown subscription {event.subscription_id!r}")
+    prior = session.scalar(
+        select(UsageEventRow).where(UsageEventRow.transaction_id == event.transaction_id)
+    )
+    if prior is not None:
+        same = (
+            prior.subscription_id == event.subscription_id
+            and prior.metric_code == event.metric_code
+            and Decimal(str(prior.quantity)) == event.quantity
+            and prior.occurred_at == event.occurred_at
+        )
+        return "duplicate" if same else "conflict"
+    session.add(
+        UsageEventRow(
+            transaction_id=event.transaction_id,
+            customer_id=sub.customer_id,
+            subscription_id=sub.id,
+            metric_code=event.metric_code,
+            occurred_at=event.occurred_at,
+            quantity=event.quantity,
+            properties=dict(event.properties),
+            received_at=now,
+        )
+    )
+    return "accepted"

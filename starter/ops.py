@@ -1,0 +1,131 @@
+"""SDK helpers that apps and the CLI use to start, signal, update and query o2c workflows.
+Workflow ids are business keys, so starting twice is a no-op rather than a duplicate."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleRange,
+    ScheduleSpec,
+    WorkflowHandle,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from models.contracts import (
+    BillCycleInput,
+    BillCycleTotals,
+    CancelSubscriptionRequest,
+    DueCyclesInput,
+    DunningState,
+    PaymentReceivedSignal,
+    SubscriptionSnapshot,
+    SubscriptionState,
+    SubscriptionWorkflowInput,
+)
+from settings import Settings
+from workflows.bill_cycle import BillCycleWorkflow, DueBillCyclesWorkflow, bill_cycle_workflow_id
+from workflows.common import BILLING_STATUS, CUSTOMER_ID, SUBSCRIPTION_ID
+from workflows.dunning import DunningWorkflow, dunning_workflow_id
+from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
+
+SCHEDULE_ID = "o2c-daily-bill-cycles"
+
+
+async def start_subscription(
+    client: Client, settings: Settings, request: SubscriptionWorkflowInput
+) -> WorkflowHandle[SubscriptionWorkflow, SubscriptionSnapshot]:
+    return await client.start_workflow(
+        SubscriptionWorkflow.run,
+        request,
+        id=subscription_workflow_id(request.subscription_id),
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(CUSTOMER_ID, request.customer_id),
+                SearchAttributePair(SUBSCRIPTION_ID, request.subscription_id),
+                SearchAttributePair(BILLING_STATUS, "starting"),
+            ]
+        ),
+    )
+
+
+async def subscription_state(client: Client, subscription_id: str) -> SubscriptionState:
+    handle = client.get_workflow_handle_for(
+        SubscriptionWorkflow.run, subscription_workflow_id(subscription_id)
+    )
+    return await handle.query(SubscriptionWorkflow.state)
+
+
+async def cancel_subscription(
+    client: Client, subscription_id: str, request: CancelSubscriptionRequest
+) -> SubscriptionSnapshot:
+    handle = client.get_workflow_handle_for(
+        SubscriptionWorkflow.run, subscription_workflow_id(subscription_id)
+    )
+    return await handle.execute_update(SubscriptionWorkflow.cancel, request)
+
+
+async def run_bill_cycle(
+    client: Client, settings: Settings, cycle_on: date, *, wait: bool = True
+) -> BillCycleTotals | None:
+    try:
+        handle = await client.start_workflow(
+            BillCycleWorkflow.run,
+            BillCycleInput(cycle_on=cycle_on, batch_size=settings.bill_cycle_batch_size),
+            id=bill_cycle_workflow_id(cycle_on),
+            task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except WorkflowAlreadyStartedError:
+        handle = client.get_workflow_handle_for(
+            BillCycleWorkflow.run, bill_cycle_workflow_id(cycle_on)
+        )
+    return await handle.result() if wait else None
+
+
+async def dunning_state(client: Client, invoice_id: str) -> DunningState:
+    handle = client.get_workflow_handle_for(DunningWorkflow.run, dunning_workflow_id(invoice_id))
+    return await handle.query(DunningWorkflow.state)
+
+
+async def report_payment(client: Client, invoice_id: str, reference: str) -> None:
+    handle = client.get_workflow_handle_for(DunningWorkflow.run, dunning_workflow_id(invoice_id))
+    await handle.signal(
+        DunningWorkflow.payment_received,
+        PaymentReceivedSignal(dedup_key=f"payment:{reference}", reference=reference),
+    )
+
+
+async def install_schedule(client: Client, settings: Settings, hour_utc: int = 0) -> str:
+    """Create (or leave in place) the daily schedule that starts the due bill cycles."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            DueBillCyclesWorkflow.run,
+            DueCyclesInput(),
+            id="due-bill-cycles",
+            task_queue=settings.task_queue,
+            execution_timeout=timedelta(hours=23),
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(hour=[ScheduleRange(hour_utc)], minute=[ScheduleRange(30)])
+            ]
+        ),
+    )
+    try:
+        await client.create_schedule(SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        return "exists"
+    return "created"
