@@ -52,16 +52,18 @@ def demo_customers(cycle_on: date) -> list[tuple[CustomerCreate, str, date]]:
            currency="EUR", locale="fr_FR", timezone="Europe/Paris", legal_entity="o2c-eu",
            gateway="adyen", payment_token="pm_card_chargeDeclinedInsufficientFunds"),
          "starter-monthly", month_ago - timedelta(days=20)),
-        (c(id="initech", name="Initech LLC", email="billing@initech.example", phone="+15550100003",
-           currency="USD", locale="en_US", timezone="America/Chicago", legal_entity="o2c-us",
-           gateway="stripe", payment_token="pm_card_fail_then_succeed"), "growth-monthly", month_ago),
+        (c(id="initech", name="Initech LLC", email="billing@initech.example",
+           phone="+15550100003", currency="USD", locale="en_US", timezone="America/Chicago",
+           legal_entity="o2c-us", gateway="stripe", payment_token="pm_card_fail_then_succeed"),
+         "growth-monthly", month_ago),
         (c(id="umbrella", name="Umbrella GmbH", email="rechnung@umbrella.example",
            currency="EUR", locale="de_DE", timezone="Europe/Berlin", legal_entity="o2c-eu",
            gateway="stripe", payment_token="pm_card_visa"), "starter-monthly",
          cycle_on - timedelta(days=5)),
         (c(id="hooli", name="Hooli Inc", email="ar@hooli.example", phone="+15550100005",
            currency="USD", locale="en_US", timezone="America/Los_Angeles", legal_entity="o2c-us",
-           gateway="adyen", payment_token="pm_card_network_error"), "enterprise-monthly", month_ago),
+           gateway="adyen", payment_token="pm_card_network_error"),
+         "enterprise-monthly", month_ago),
     ]  # fmt: skip
 
 

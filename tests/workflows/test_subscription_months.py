@@ -1,0 +1,121 @@
+"""Three billing months of a subscription on the time-skipping server: trial -> active by a
+durable timer, continue-as-new at each period, a bill cycle per month, exact invoices."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
+
+from activities.deps import Deps
+from billing.money import to_minor
+from billing.periods import cycle_on, local_start_utc, next_cycle_on, previous_cycle_on
+from models.accounts import UsageEventCreate, record_usage
+from models.contracts import BillCycleInput, SubscriptionWorkflowInput
+from models.tables import InvoiceLineRow, InvoiceRow
+from tests.factories import make_customer
+from workflows.bill_cycle import BillCycleWorkflow, bill_cycle_workflow_id
+from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
+
+pytestmark = [pytest.mark.db, pytest.mark.slow]
+
+
+async def _run_cycle(env: WorkflowEnvironment, task_queue: str, day: object) -> None:
+    with env.auto_time_skipping_disabled():
+        await env.client.execute_workflow(
+            BillCycleWorkflow.run,
+            BillCycleInput(cycle_on=day, batch_size=50),  # type: ignore[arg-type]
+            id=bill_cycle_workflow_id(day) + task_queue,  # type: ignore[arg-type]
+            task_queue=task_queue,
+        )
+
+
+async def _until_created(handle: object) -> None:
+    for _ in range(100):
+        try:
+            await handle.query(SubscriptionWorkflow.state)  # type: ignore[attr-defined]
+            return
+        except Exception:  # noqa: BLE001 - first workflow task not done yet
+            await asyncio.sleep(0.1)
+    raise AssertionError("subscription was not created")
+
+
+async def _sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
+    now = await env.get_current_time()
+    if instant > now:
+        await env.sleep(instant - now)
+
+
+async def test_three_billing_months(
+    time_env: WorkflowEnvironment, worker: object, deps: Deps, task_queue: str
+) -> None:
+    now = await time_env.get_current_time()
+    bcd = min(now.astimezone(UTC).day, 28)
+    c0 = cycle_on(now.year, now.month, bcd)
+    if c0 > now.date():
+        c0 = previous_cycle_on(c0, bcd)
+    make_customer(deps.db, "months", timezone="UTC", bill_cycle_day=bcd)
+    handle = await time_env.client.start_workflow(
+        SubscriptionWorkflow.run,
+        SubscriptionWorkflowInput(
+            subscription_id="months-1",
+            customer_id="months",
+            plan_code="starter-monthly",
+            started_on=c0,
+        ),
+        id=subscription_workflow_id("months-1") + task_queue,
+        task_queue=task_queue,
+    )
+    await _until_created(handle)
+    cycles = [c0]
+    for _ in range(3):
+        cycles.append(next_cycle_on(cycles[-1], bcd))
+    # usage in each of the first two periods: 1000 api calls each, 4 GB once
+    with deps.db.transaction() as session:
+        for k in range(2):
+            at = datetime.combine(cycles[k], datetime.min.time(), UTC) + timedelta(days=3)
+            record_usage(
+                session,
+                UsageEventCreate(
+                    transaction_id=f"m-{k}",
+                    subscription_id="months-1",
+                    metric_code="api_calls",
+                    occurred_at=at,
+                    quantity=Decimal(1000),
+                ),
+                now,
+            )
+
+    await _run_cycle(time_env, task_queue, c0)  # prorated first period after the trial
+    state = await handle.query(SubscriptionWorkflow.state)
+    assert state.snapshot.status == "trialing"
+
+    for k in (1, 2):
+        await _sleep_until(time_env, local_start_utc(cycles[k], "UTC") + timedelta(hours=1))
+        await _run_cycle(time_env, task_queue, cycles[k])
+
+    state = await handle.query(SubscriptionWorkflow.state)
+    assert state.snapshot.status == "active"
+    assert state.periods_completed == 2
+    assert state.snapshot.period_start_on == cycles[2]
+
+    with deps.db.transaction() as session:
+        invoices = session.scalars(select(InvoiceRow).order_by(InvoiceRow.period_start)).all()
+        assert [i.period_start for i in invoices] == cycles[:3]
+        assert [i.number for i in invoices] == ["US-000001", "US-000002", "US-000003"]
+        assert all(i.status == "paid" for i in invoices)
+        days0 = (cycles[1] - cycles[0]).days
+        billable0 = (cycles[1] - (c0 + timedelta(days=14))).days
+        first_flat = to_minor(Decimal("49.00") * billable0 / days0, "USD")
+        usage = to_minor(Decimal(1000) * Decimal("0.0020"), "USD")
+        assert [i.total_minor for i in invoices] == [first_flat, 4900 + usage, 4900 + usage]
+        kinds = session.scalars(
+            select(InvoiceLineRow.kind)
+            .where(InvoiceLineRow.invoice_id == invoices[1].id)
+            .order_by(InvoiceLineRow.line_no)
+        ).all()
+        assert kinds == ["recurring", "usage"]
