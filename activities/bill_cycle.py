@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.deps import Deps, local_date
 from activities.notices import send_notice
@@ -137,7 +138,14 @@ class BillCycleActivities:
         failed: list[FailedPayment] = []
         for index, invoice_id in enumerate(data.invoice_ids):
             activity.heartbeat(index)
-            outcome = charge_invoice(self._deps, invoice_id, 1, data.as_of)
+            try:
+                outcome = charge_invoice(self._deps, invoice_id, 1, data.as_of)
+            except ApplicationError as exc:  # rejected by the gateway: park, keep going
+                if not exc.non_retryable:
+                    raise
+                totals = totals.plus(BillCycleTotals(parked=1))
+                activity.logger.warning("parked invoice %s: %s", invoice_id, exc)
+                continue
             if outcome.status in ("succeeded", "already_paid"):
                 totals = totals.plus(
                     BillCycleTotals(payments_succeeded=int(outcome.status == "succeeded"))

@@ -78,9 +78,10 @@ class SubscriptionActivities:
             customer = _customer(session, row.customer_id)
             if row.status != "cancelled":
                 today = local_date(data.as_of, customer.timezone)
-                period = current_period(today, customer.bill_cycle_day)
-                row.cancelled_on = today if data.mode == "immediate" else period.end
-                row.status = "cancelled"
+                if data.mode == "immediate":
+                    row.cancelled_on, row.status = today, "cancelled"
+                else:  # in service until the period ends; the workflow cancels it then
+                    row.cancelled_on = current_period(today, customer.bill_cycle_day).end
                 row.updated_at = data.as_of
             return snapshot(row, customer, data)
 

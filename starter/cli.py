@@ -240,7 +240,7 @@ def usage_add(
     metric: str = typer.Option(...),
     quantity: str = typer.Option("1"),
     transaction_id: str = typer.Option(..., help="idempotency key of the event"),
-    at: datetime = typer.Option(None, help="ISO timestamp (default now, UTC)"),
+    at: str = typer.Option(None, help="ISO 8601 instant with offset, e.g. 2026-12-01T10:00:00Z"),
 ) -> None:
     """Record one usage event (idempotent by transaction id)."""
     from models.accounts import AccountError, UsageEventCreate, record_usage
@@ -250,11 +250,13 @@ def usage_add(
             transaction_id=transaction_id,
             subscription_id=subscription_id,
             metric_code=metric,
-            occurred_at=(at or datetime.now(UTC)).replace(tzinfo=(at and at.tzinfo) or UTC),
+            occurred_at=_instant(at) if at else datetime.now(UTC),
             quantity=Decimal(quantity),
         )
-    except (ValidationError, ArithmeticError) as exc:
-        raise fail(_first_error(exc) if isinstance(exc, ValidationError) else str(exc)) from None
+    except ValidationError as exc:
+        raise fail(_first_error(exc)) from None
+    except ArithmeticError:
+        raise fail(f"--quantity: {quantity!r} is not a decimal number (e.g. 12.5)") from None
     db = _database()
     try:
         with db.transaction() as session:
@@ -333,6 +335,13 @@ def _ensure_config_loaded(db: Any) -> None:
         ) from None
     with db.transaction() as session:
         sync_config(session, config, datetime.now(UTC))
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"--at: {text!r} is not an ISO 8601 instant (e.g. 2026-12-01T10:00:00Z)") from None
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -122,10 +122,10 @@ class SubscriptionWorkflow:
             raise ValueError("subscription is still being created; try again in a moment")
         if snap.status == "cancelled":
             raise ValueError(f"subscription {snap.subscription_id} is already cancelled")
-        if self._cancel is not None:
+        if self._cancel is not None or snap.cancelled_on is not None:
             raise ValueError(
-                f"subscription {snap.subscription_id} already has a cancellation "
-                f"({self._cancel.mode}) in progress"
+                f"subscription {snap.subscription_id} is already cancelled as of "
+                f"{snap.cancelled_on} (or a cancellation is in progress)"
             )
 
     @workflow.signal

@@ -510,12 +510,6 @@ def test_due_accounts_page_with_a_keyset_cursor(deps: Deps, uid: str) -> None:
     assert (second.customer_ids, second.next_cursor) == (ids[2:], None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: activities/bill_cycle.py collect_batch lets the non-retryable ApplicationError "
-    "of charge_invoice (gateway rejected the request) escape: the whole batch fails and the "
-    "invoices after it are never charged, instead of recording that attempt and going on",
-)
 def test_collect_batch_goes_on_after_a_rejected_payment_method(
     deps: Deps, standins: PaymentStandIns, uid: str, activity_env: ActivityEnvironment
 ) -> None:

@@ -104,11 +104,6 @@ def test_usage_add_for_unknown_subscription(cli_env: Path) -> None:
     assert_one_error_line(result, "unknown subscription 'sub-nope'")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: starter/cli.py usage_add turns decimal.InvalidOperation into "
-    "\"error: [<class 'decimal.ConversionSyntax'>]\" instead of naming --quantity",
-)
 def test_usage_add_with_a_quantity_that_is_not_a_number(cli_env: Path) -> None:
     result = o2c(
         "usage", "add", "sub-1", "--metric", "api_calls", "--transaction-id", "tx-1",
@@ -158,11 +153,6 @@ def test_config_check_on_the_shipped_config_passes(cli_env: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: models/db.py migrate() runs before make_engine() creates the SQLite parent "
-    "directory, so a fresh O2C_VAR_DIR crashes with sqlite3.OperationalError",
-)
 def test_fresh_var_dir_is_created_on_first_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,7 +3,6 @@ durable timer, continue-as-new at each period, a bill cycle per month, exact inv
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,39 +14,13 @@ from activities.deps import Deps
 from billing.money import to_minor
 from billing.periods import cycle_on, local_start_utc, next_cycle_on, previous_cycle_on
 from models.accounts import UsageEventCreate, record_usage
-from models.contracts import BillCycleInput, SubscriptionWorkflowInput
+from models.contracts import SubscriptionWorkflowInput
 from models.tables import InvoiceLineRow, InvoiceRow
 from tests.factories import make_customer
-from workflows.bill_cycle import BillCycleWorkflow, bill_cycle_workflow_id
-from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
+from tests.workflows.helpers import run_cycle, sleep_until, start_subscription
+from workflows.subscription import SubscriptionWorkflow
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
-
-
-async def _run_cycle(env: WorkflowEnvironment, task_queue: str, day: object) -> None:
-    with env.auto_time_skipping_disabled():
-        await env.client.execute_workflow(
-            BillCycleWorkflow.run,
-            BillCycleInput(cycle_on=day, batch_size=50),  # type: ignore[arg-type]
-            id=bill_cycle_workflow_id(day) + task_queue,  # type: ignore[arg-type]
-            task_queue=task_queue,
-        )
-
-
-async def _until_created(handle: object) -> None:
-    for _ in range(100):
-        try:
-            await handle.query(SubscriptionWorkflow.state)  # type: ignore[attr-defined]
-            return
-        except Exception:  # noqa: BLE001 - first workflow task not done yet
-            await asyncio.sleep(0.1)
-    raise AssertionError("subscription was not created")
-
-
-async def _sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
-    now = await env.get_current_time()
-    if instant > now:
-        await env.sleep(instant - now)
 
 
 async def test_three_billing_months(
@@ -59,18 +32,16 @@ async def test_three_billing_months(
     if c0 > now.date():
         c0 = previous_cycle_on(c0, bcd)
     make_customer(deps.db, "months", timezone="UTC", bill_cycle_day=bcd)
-    handle = await time_env.client.start_workflow(
-        SubscriptionWorkflow.run,
+    handle = await start_subscription(
+        time_env,
+        task_queue,
         SubscriptionWorkflowInput(
             subscription_id="months-1",
             customer_id="months",
             plan_code="starter-monthly",
             started_on=c0,
         ),
-        id=subscription_workflow_id("months-1") + task_queue,
-        task_queue=task_queue,
     )
-    await _until_created(handle)
     cycles = [c0]
     for _ in range(3):
         cycles.append(next_cycle_on(cycles[-1], bcd))
@@ -90,13 +61,13 @@ async def test_three_billing_months(
                 now,
             )
 
-    await _run_cycle(time_env, task_queue, c0)  # prorated first period after the trial
+    await run_cycle(time_env, task_queue, c0)  # prorated first period after the trial
     state = await handle.query(SubscriptionWorkflow.state)
     assert state.snapshot.status == "trialing"
 
     for k in (1, 2):
-        await _sleep_until(time_env, local_start_utc(cycles[k], "UTC") + timedelta(hours=1))
-        await _run_cycle(time_env, task_queue, cycles[k])
+        await sleep_until(time_env, local_start_utc(cycles[k], "UTC") + timedelta(hours=1))
+        await run_cycle(time_env, task_queue, cycles[k])
 
     state = await handle.query(SubscriptionWorkflow.state)
     assert state.snapshot.status == "active"
