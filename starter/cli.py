@@ -341,7 +341,9 @@ def _instant(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise fail(f"--at: {text!r} is not an ISO 8601 instant (e.g. 2026-12-01T10:00:00Z)") from None
+        raise fail(
+            f"--at: {text!r} is not an ISO 8601 instant (e.g. 2026-12-01T10:00:00Z)"
+        ) from None
 
 
 def _first_error(exc: ValidationError) -> str:

