@@ -20,10 +20,11 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_interval
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ConfigDict
 
+from billing.money import from_minor
 from notifications.contexts import NOTICE_TEMPLATES
 from notifications.port import Channel
 from notifications.views import InvoiceView
@@ -48,8 +49,7 @@ class UnknownTemplateError(LookupError):
 # --- filters (pure; usable outside templates) ---------------------------------------------
 def money(amount_minor: int, currency: str, locale: str) -> str:
     """``123456, "EUR", "fr_FR"`` -> ``"1 234,56 €"`` (ISO 4217 exponent: JPY 0, BHD 3)."""
-    exponent = get_currency_precision(currency)
-    return format_currency(Decimal(amount_minor).scaleb(-exponent), currency, locale=locale)
+    return format_currency(from_minor(amount_minor, currency), currency, locale=locale)
 
 
 def unit_price(unit_amount: str | Decimal, currency: str, locale: str) -> str:
