@@ -1,0 +1,166 @@
+"""Updates, signals and the schedule on the Temporal dev server (the time-skipping server handles
+updates poorly): cancel with its validator, an out-of-band payment ending a dunning case and
+reactivating the suspended subscription, and the daily bill-cycle schedule."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.deps import Deps
+from models.contracts import CancelSubscriptionRequest, SubscriptionWorkflowInput
+from models.tables import InvoiceRow, SubscriptionRow
+from settings import get_settings
+from starter.ops import (
+    SCHEDULE_ID,
+    cancel_subscription,
+    dunning_state,
+    install_schedule,
+    report_payment,
+    run_bill_cycle,
+    start_subscription,
+    subscription_state,
+)
+from tests.factories import make_customer
+from worker import WORKFLOWS, activities_of
+from workflows.common import SEARCH_ATTRIBUTE_NAMES
+from workflows.dunning import DunningWorkflow, dunning_workflow_id
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.db]
+
+
+@pytest_asyncio.fixture
+async def dev_env(deps: Deps) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(get_settings().temporal_cli_path),
+        data_converter=pydantic_data_converter,
+        search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
+        dev_server_log_level="error",
+    )
+    demo_config = deps.config.model_copy(
+        update={
+            "entities": [
+                e.model_copy(update={"dunning_ladder": "demo"}) for e in deps.config.entities
+            ]
+        }
+    )
+    fast = Deps(deps.db, demo_config, deps.gateways, deps.notifier, deps.renderer)
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        async with Worker(
+            env.client,
+            task_queue="o2c-e2e",
+            workflows=list(WORKFLOWS),
+            activities=activities_of(fast),
+            activity_executor=executor,
+        ):
+            yield env, "o2c-e2e"
+    await env.shutdown()
+
+
+async def _started(env: WorkflowEnvironment, request: SubscriptionWorkflowInput) -> None:
+    settings = get_settings().model_copy(update={"task_queue": "o2c-e2e"})
+    await start_subscription(env.client, settings, request)
+    for _ in range(100):
+        try:
+            await subscription_state(env.client, request.subscription_id)
+            return
+        except Exception:
+            await asyncio.sleep(0.1)
+    raise AssertionError("subscription not created")
+
+
+async def test_cancel_update_and_validator(
+    dev_env: tuple[WorkflowEnvironment, str], deps: Deps
+) -> None:
+    env, _ = dev_env
+    make_customer(deps.db, "cancel-me", timezone="UTC", bill_cycle_day=1)
+    request = SubscriptionWorkflowInput(
+        subscription_id="cancel-me-1", customer_id="cancel-me", plan_code="growth-monthly"
+    )
+    await _started(env, request)
+    at_end = CancelSubscriptionRequest(mode="period_end")
+    snap = await cancel_subscription(env.client, "cancel-me-1", at_end)
+    assert (snap.status, snap.cancelled_on) == ("active", snap.period_end_on)
+    with pytest.raises(WorkflowUpdateFailedError, match="update"):
+        await cancel_subscription(env.client, "cancel-me-1", CancelSubscriptionRequest())
+    state = await subscription_state(env.client, "cancel-me-1")
+    assert state.snapshot.status == "active"  # the rejected update left no trace
+
+    make_customer(deps.db, "cancel-now", timezone="UTC", bill_cycle_day=1)
+    await _started(
+        env,
+        SubscriptionWorkflowInput(
+            subscription_id="cancel-now-1", customer_id="cancel-now", plan_code="growth-monthly"
+        ),
+    )
+    snap = await cancel_subscription(env.client, "cancel-now-1", CancelSubscriptionRequest())
+    assert (snap.status, snap.cancelled_on) == ("cancelled", datetime.now(UTC).date())
+
+
+async def test_payment_signal_ends_dunning_and_reactivates(
+    dev_env: tuple[WorkflowEnvironment, str], deps: Deps
+) -> None:
+    env, queue = dev_env
+    today = datetime.now(UTC).date()
+    make_customer(
+        deps.db, "latepayer", token="pm_card_chargeDeclined", timezone="UTC",
+        bill_cycle_day=today.day,
+    )  # fmt: skip
+    await _started(
+        env,
+        SubscriptionWorkflowInput(
+            subscription_id="latepayer-1",
+            customer_id="latepayer",
+            plan_code="growth-monthly",
+            started_on=today,
+        ),
+    )
+    settings = get_settings().model_copy(update={"task_queue": queue})
+    totals = await run_bill_cycle(env.client, settings, today)
+    assert totals is not None and totals.dunning_started == 1
+    with deps.db.transaction() as session:
+        invoice_id = session.scalars(
+            select(InvoiceRow.id).where(InvoiceRow.customer_id == "latepayer")
+        ).one()
+    for _ in range(200):  # the demo ladder suspends at its third step (about 6 s)
+        if (await dunning_state(env.client, invoice_id)).current_step_name == "suspension":
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    await report_payment(env.client, invoice_id, "WIRE-42")
+    await report_payment(env.client, invoice_id, "WIRE-42")  # deduplicated
+    handle = env.client.get_workflow_handle_for(
+        DunningWorkflow.run, dunning_workflow_id(invoice_id)
+    )
+    state = await asyncio.wait_for(handle.result(), timeout=60)
+    assert state.status == "resolved"
+    with deps.db.transaction() as session:
+        invoice = session.get(InvoiceRow, invoice_id)
+        assert invoice is not None and invoice.status == "paid"
+        sub = session.get(SubscriptionRow, "latepayer-1")
+        assert sub is not None and sub.status == "active"
+    for _ in range(50):
+        if (await subscription_state(env.client, "latepayer-1")).snapshot.status == "active":
+            break
+        await asyncio.sleep(0.1)
+    assert (await subscription_state(env.client, "latepayer-1")).snapshot.status == "active"
+
+
+async def test_daily_schedule_is_installed_once(dev_env: tuple[WorkflowEnvironment, str]) -> None:
+    env, queue = dev_env
+    settings = get_settings().model_copy(update={"task_queue": queue})
+    assert await install_schedule(env.client, settings) == "created"
+    assert await install_schedule(env.client, settings) == "exists"
+    description = await env.client.get_schedule_handle(SCHEDULE_ID).describe()
+    assert description.schedule.spec.calendars[0].minute[0].start == 30
