@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     task_queue: str = "o2c"
     worker_max_concurrent_activities: int = 32
     worker_max_concurrent_workflow_tasks: int = 64
-    worker_processes: int = 1
     temporal_cli_path: Path = VENV_BIN / "temporal"
     temporal_test_server_path: Path = VENV_BIN / "temporal-test-server"
     temporal_ui_port: int = 8233
