@@ -21,14 +21,12 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from models.config import (
-    AMOUNT_NOT_STRING,
-    CONFIG_RULES,
     CatalogConfig,
     ConfigSnapshot,
     DunningLadderConfig,
     LegalEntityConfig,
-    Loc,
 )
+from models.config_types import AMOUNT_NOT_STRING, CONFIG_RULES, Loc
 
 Kind = Literal["catalog", "dunning_ladder", "legal_entity"]
 Section = Literal["catalogs", "ladders", "entities"]
