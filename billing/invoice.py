@@ -1,129 +1,81 @@
 """Invoice generation as a pure function of its inputs (Kill Bill style).
 
-`build_invoice(account, subscriptions, usage, cycle_on)` returns the same draft for the same
-inputs, which makes dry runs and idempotent re-runs free. Recurring flat charges are billed in
-advance for the service period [cycle_on, next cycle); usage is billed in arrears for the usage
-period [previous cycle, cycle_on). Each line keeps a 9-place amount and is rounded once.
+`build_invoice(account, subscriptions, usage, cycle_on, ...)` returns the same draft for the
+same inputs, which makes dry runs, previews and idempotent re-runs free: it reads no clock and
+no storage. The account's invoice on the bill-cycle date `cycle_on` has a service period
+[cycle_on, next cycle) and a usage period [previous cycle, cycle_on).
+
+Recurring fees follow each subscription's `Schedule` (interval and alignment):
+- in advance: a period is billed on the invoice whose service period contains its start, or,
+  for the periods of a subscription that starts after that invoice, on the first invoice on or
+  after the start date (so a started period is never skipped);
+- in arrears: a period is billed on the first invoice on or after its end.
+Only the billable part of a period is billed, day-based: from the latest of start date and
+trial end to the cancellation date, minus paused days, cut at phase changes; each part is
+`full fee x part days / period days`.
+Usage is billed in arrears for the usage period, one line per (charge, group value), priced by
+the charges of the phase in effect on the usage period's last day. Each group is priced on its
+own (free units and tiers apply per group).
+
+Order of application (each step sees the result of the previous ones):
+1. price lines: recurring, instalments, usage, and the already-priced `extra_lines`;
+2. charge coupons (`applies_to` a charge code): one discount line per discounted line, capped
+   at what remains of that line;
+3. invoice coupons (`applies_to` None): a subscription's own apply to its lines, then the
+   account's (`coupons=`) to the whole invoice, capped at what remains (never below zero);
+4. commitment true-up per subscription: max(0, minimum - the subscription's net lines);
+5. prepaid credits: one credit line of min(balance, total), never more than the total.
+Every line keeps a 9-place `amount` and is rounded once (`amount_minor`, ROUND_HALF_UP to the
+ISO 4217 exponent); the invoice total is the sum of the rounded lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
-from typing import Literal
 
-from billing.money import minor_exponent, precise_product, require_decimal, to_minor
-from billing.periods import (
-    BillingPeriod,
-    is_cycle_on,
-    next_cycle_on,
-    previous_cycle_on,
-    prorate,
-    zone,
+from billing.money import minor_exponent
+from billing.periods import BillingPeriod, is_cycle_on, next_cycle_on, previous_cycle_on
+from billing.pricing.assembly import InvoiceFrame, assemble
+from billing.pricing.coupons import CouponRedemption
+from billing.pricing.lines import ExtraLine, LineKind
+from billing.pricing.recurring_lines import (
+    LinePricer,
+    first_cycle_on_or_after,
+    installment_lines,
+    recurring_lines,
 )
+from billing.pricing.terms import (
+    RECURRING_BILLABLE_STATUSES,
+    AccountTerms,
+    DraftLine,
+    FlatCharge,
+    InvoiceDraft,
+    SubscriptionStatus,
+    SubscriptionTerms,
+    UsageCharge,
+    UsageIndex,
+    UsageTotal,
+    billable_window,
+)
+from billing.pricing.usage_lines import usage_lines
 
-SubscriptionStatus = Literal["trialing", "active", "paused", "suspended", "cancelled"]
-LineKind = Literal["recurring", "usage"]
-
-RECURRING_BILLABLE_STATUSES: frozenset[SubscriptionStatus] = frozenset({"trialing", "active"})
-
-
-@dataclass(frozen=True)
-class FlatCharge:
-    description: str
-    unit_amount: Decimal
-
-    def __post_init__(self) -> None:
-        require_decimal(self.unit_amount, "FlatCharge.unit_amount")
-
-
-@dataclass(frozen=True)
-class UsageCharge:
-    metric_code: str
-    description: str
-    unit_amount: Decimal
-
-    def __post_init__(self) -> None:
-        require_decimal(self.unit_amount, "UsageCharge.unit_amount")
-
-
-@dataclass(frozen=True)
-class SubscriptionTerms:
-    subscription_id: str
-    plan_code: str
-    plan_name: str
-    quantity: int
-    status: SubscriptionStatus
-    started_on: date
-    trial_end_on: date | None
-    cancelled_on: date | None
-    flat_charges: tuple[FlatCharge, ...]
-    usage_charges: tuple[UsageCharge, ...]
-
-    def __post_init__(self) -> None:
-        if isinstance(self.quantity, bool) or not isinstance(self.quantity, int):
-            raise TypeError(f"subscription {self.subscription_id}: quantity must be an int")
-        if self.quantity < 0:
-            raise ValueError(f"subscription {self.subscription_id}: quantity must be >= 0")
-
-
-@dataclass(frozen=True)
-class UsageTotal:
-    subscription_id: str
-    metric_code: str
-    quantity: Decimal
-
-    def __post_init__(self) -> None:
-        if require_decimal(self.quantity, "UsageTotal.quantity") < 0:
-            raise ValueError(
-                f"usage total {self.subscription_id}/{self.metric_code}: "
-                f"quantity must be >= 0, got {self.quantity}"
-            )
-
-
-@dataclass(frozen=True)
-class AccountTerms:
-    customer_id: str
-    currency: str
-    timezone: str
-    bill_cycle_day: int
-
-    def __post_init__(self) -> None:
-        minor_exponent(self.currency)
-        zone(self.timezone)
-        if not 1 <= self.bill_cycle_day <= 31:
-            raise ValueError(
-                f"customer {self.customer_id}: bill_cycle_day must be between 1 and 31, "
-                f"got {self.bill_cycle_day}"
-            )
-
-
-@dataclass(frozen=True)
-class DraftLine:
-    kind: LineKind
-    description: str
-    subscription_id: str
-    metric_code: str | None
-    quantity: Decimal
-    unit_amount: Decimal
-    amount: Decimal  # 9-place precise
-    amount_minor: int  # `amount` rounded once to the currency's minor unit
-    period_start: date
-    period_end: date
-
-
-@dataclass(frozen=True)
-class InvoiceDraft:
-    customer_id: str
-    currency: str
-    cycle_on: date
-    service_period: BillingPeriod  # [cycle_on, next cycle): recurring fees, billed in advance
-    usage_period: BillingPeriod  # [previous cycle, cycle_on): usage, billed in arrears
-    lines: tuple[DraftLine, ...]
-    subtotal_minor: int
-    total_minor: int
+__all__ = [
+    "RECURRING_BILLABLE_STATUSES",
+    "AccountTerms",
+    "DraftLine",
+    "ExtraLine",
+    "FlatCharge",
+    "InvoiceDraft",
+    "LineKind",
+    "SubscriptionStatus",
+    "SubscriptionTerms",
+    "UsageCharge",
+    "UsageTotal",
+    "billable_window",
+    "build_invoice",
+    "first_cycle_on_or_after",
+]
 
 
 def build_invoice(
@@ -131,27 +83,35 @@ def build_invoice(
     subscriptions: Sequence[SubscriptionTerms],
     usage: Sequence[UsageTotal],
     cycle_on: date,
+    *,
+    extra_lines: Sequence[ExtraLine] = (),
+    coupons: Sequence[CouponRedemption] = (),
+    credit_balance_minor: int = 0,
+    periods: tuple[BillingPeriod, BillingPeriod] | None = None,
 ) -> InvoiceDraft:
-    """The invoice draft for `account` on the bill-cycle date `cycle_on`."""
-    service_period, usage_period = _periods(account, cycle_on)
+    """The invoice draft for `account` on the bill-cycle date `cycle_on`.
+
+    `extra_lines` are items priced beforehand (one-time charges, proration lines, late-usage
+    adjustments, rated rollups); `coupons` are the account's own redemptions (on the whole
+    invoice, or on a charge code of any subscription); `credit_balance_minor` is the prepaid
+    wallet before this invoice (what remains is `credit_balance_remaining_minor`).
+    `periods` (service, usage) replaces the account's cycle periods: a price simulation over
+    arbitrary dates (`o2c price`) uses it with one period for fees and usage.
+    """
+    service, usage_period = periods if periods is not None else _periods(account, cycle_on)
     usage_by_key = _index_usage(subscriptions, usage)
-    lines: list[DraftLine] = []
-    for subscription in subscriptions:
-        lines.extend(_recurring_lines(account.currency, subscription, service_period))
-        lines.extend(_usage_lines(account.currency, subscription, usage_period, usage_by_key))
-    ordered = tuple(sorted(lines, key=_line_order))
-    subtotal_minor = sum(line.amount_minor for line in ordered)
-    tax_minor = 0  # seam for taxes (later issue): per-line or per-invoice rounding rule
-    return InvoiceDraft(
-        customer_id=account.customer_id,
-        currency=account.currency,
-        cycle_on=cycle_on,
-        service_period=service_period,
-        usage_period=usage_period,
-        lines=ordered,
-        subtotal_minor=subtotal_minor,
-        total_minor=subtotal_minor + tax_minor,
+    pricer = LinePricer(account.currency, minor_exponent(account.currency))
+    bcd = account.bill_cycle_day
+    priced: list[DraftLine] = []
+    for terms in subscriptions:
+        priced.extend(recurring_lines(pricer, terms, bcd, service, usage_period))
+        priced.extend(installment_lines(pricer, terms, service))
+        priced.extend(usage_lines(pricer, terms, usage_period, usage_by_key))
+    priced.extend(pricer.extra(line) for line in extra_lines)
+    frame = InvoiceFrame(
+        account.customer_id, account.currency, bcd, cycle_on, service, usage_period
     )
+    return assemble(frame, pricer, priced, subscriptions, coupons, credit_balance_minor)
 
 
 def _periods(account: AccountTerms, cycle_on: date) -> tuple[BillingPeriod, BillingPeriod]:
@@ -168,23 +128,30 @@ def _periods(account: AccountTerms, cycle_on: date) -> tuple[BillingPeriod, Bill
 
 def _index_usage(
     subscriptions: Sequence[SubscriptionTerms], usage: Sequence[UsageTotal]
-) -> dict[tuple[str, str], Decimal]:
+) -> UsageIndex:
     metrics_by_subscription: dict[str, set[str]] = {}
     for subscription in subscriptions:
         if subscription.subscription_id in metrics_by_subscription:
             raise ValueError(f"subscription {subscription.subscription_id} is passed twice")
-        metrics = {charge.metric_code for charge in subscription.usage_charges}
-        metrics_by_subscription[subscription.subscription_id] = metrics
-    usage_by_key: dict[tuple[str, str], Decimal] = {}
+        metrics_by_subscription[subscription.subscription_id] = subscription.metric_codes()
+    usage_by_key: UsageIndex = {}
+    seen: set[tuple[str, str, str | None]] = set()
     for total in usage:
         key = (total.subscription_id, total.metric_code)
-        _check_usage_key(metrics_by_subscription, key, key in usage_by_key)
-        usage_by_key[key] = total.quantity
+        full_key = (*key, total.group)
+        _check_usage_key(metrics_by_subscription, key, total.group, full_key in seen)
+        seen.add(full_key)
+        usage_by_key.setdefault(key, []).append(total)
+    for totals in usage_by_key.values():
+        totals.sort(key=lambda total: (total.group is not None, total.group or ""))
     return usage_by_key
 
 
 def _check_usage_key(
-    metrics_by_subscription: dict[str, set[str]], key: tuple[str, str], seen: bool
+    metrics_by_subscription: dict[str, set[str]],
+    key: tuple[str, str],
+    group: str | None,
+    seen: bool,
 ) -> None:
     subscription_id, metric_code = key
     if subscription_id not in metrics_by_subscription:
@@ -198,83 +165,8 @@ def _check_usage_key(
             "has no usage charge for"
         )
     if seen:
+        group_text = "" if group is None else f", group {group!r}"
         raise ValueError(
-            f"usage total for subscription {subscription_id}, metric {metric_code} is given "
-            "twice: sum the usage before building the invoice"
+            f"usage total for subscription {subscription_id}, metric {metric_code}{group_text} "
+            "is given twice: sum the usage before building the invoice"
         )
-
-
-def billable_window(subscription: SubscriptionTerms, period: BillingPeriod) -> BillingPeriod | None:
-    """The part of `period` for which `subscription` owes its recurring fees, if any.
-
-    The window starts at the latest of period start, start date and trial end, and ends at the
-    earliest of period end and cancellation date.
-    """
-    if subscription.status not in RECURRING_BILLABLE_STATUSES:
-        return None
-    if subscription.status == "trialing" and subscription.trial_end_on is None:
-        raise ValueError(
-            f"subscription {subscription.subscription_id} is trialing without a trial_end_on"
-        )
-    starts = [period.start, subscription.started_on]
-    if subscription.trial_end_on is not None:
-        starts.append(subscription.trial_end_on)
-    ends = [period.end]
-    if subscription.cancelled_on is not None:
-        ends.append(subscription.cancelled_on)
-    start, end = max(starts), min(ends)
-    return BillingPeriod(start, end) if start < end else None
-
-
-def _recurring_lines(
-    currency: str, subscription: SubscriptionTerms, period: BillingPeriod
-) -> Iterator[DraftLine]:
-    window = billable_window(subscription, period)
-    if window is None:
-        return
-    quantity = Decimal(subscription.quantity)
-    for charge in subscription.flat_charges:
-        full_amount = precise_product(quantity, charge.unit_amount)
-        amount = prorate(full_amount, window.days, period.days)
-        yield DraftLine(
-            kind="recurring",
-            description=charge.description,
-            subscription_id=subscription.subscription_id,
-            metric_code=None,
-            quantity=quantity,
-            unit_amount=charge.unit_amount,
-            amount=amount,
-            amount_minor=to_minor(amount, currency),
-            period_start=window.start,
-            period_end=window.end,
-        )
-
-
-def _usage_lines(
-    currency: str,
-    subscription: SubscriptionTerms,
-    period: BillingPeriod,
-    usage_by_key: dict[tuple[str, str], Decimal],
-) -> Iterator[DraftLine]:
-    for charge in subscription.usage_charges:
-        quantity = usage_by_key.get((subscription.subscription_id, charge.metric_code))
-        if quantity is None or quantity == 0:
-            continue
-        amount = precise_product(quantity, charge.unit_amount)
-        yield DraftLine(
-            kind="usage",
-            description=charge.description,
-            subscription_id=subscription.subscription_id,
-            metric_code=charge.metric_code,
-            quantity=quantity,
-            unit_amount=charge.unit_amount,
-            amount=amount,
-            amount_minor=to_minor(amount, currency),
-            period_start=period.start,
-            period_end=period.end,
-        )
-
-
-def _line_order(line: DraftLine) -> tuple[str, int, str]:
-    kind_rank = 0 if line.kind == "recurring" else 1
-    return (line.subscription_id, kind_rank, line.metric_code or "")

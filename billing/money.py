@@ -8,14 +8,19 @@ with ROUND_HALF_UP (`to_minor`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, localcontext
 from functools import cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
 PRECISE_PLACES = 9
 _PRECISE_QUANTUM = Decimal(1).scaleb(-PRECISE_PLACES)
+_ONE = Decimal(1)
 _WORKING_PRECISION = 60  # significant digits for intermediate Decimal arithmetic
+# One shared context for the hot paths of pricing: exact enough for any bill (60 digits),
+# ROUND_HALF_UP; passed explicitly so that no thread-local context is read or changed.
+PRECISE_CONTEXT = Context(prec=_WORKING_PRECISION, rounding=ROUND_HALF_UP)
+ZERO_PRECISE = Decimal(0).quantize(_PRECISE_QUANTUM)
 
 # Where CLDR (Babel) digits differ from the ISO 4217 minor unit, ISO 4217 wins:
 # CLDR drops minor units that are unused in everyday cash, ISO keeps them.
@@ -120,6 +125,43 @@ def precise_ratio(amount: Decimal, numerator: int, denominator: int) -> Decimal:
     amount = require_decimal(amount, "amount")
     with localcontext(prec=_WORKING_PRECISION):
         return quantize_precise(amount * numerator / denominator)
+
+
+def precise(amount: Decimal) -> Decimal:
+    """`amount` quantized to 9 places (ROUND_HALF_UP) without re-validating it (hot paths).
+
+    Callers pass Decimals they have already validated; `quantize_precise` is the checked form.
+    """
+    return amount.quantize(_PRECISE_QUANTUM, context=PRECISE_CONTEXT)
+
+
+def mul_precise(left: Decimal, right: Decimal) -> Decimal:
+    """`left * right` exactly at 60 digits, then to 9 places: the unchecked `precise_product`."""
+    return PRECISE_CONTEXT.multiply(left, right).quantize(_PRECISE_QUANTUM, context=PRECISE_CONTEXT)
+
+
+def div_precise(left: Decimal, right: Decimal | int) -> Decimal:
+    """`left / right` at 60 digits, then to 9 places (unchecked; `right` must not be 0)."""
+    return PRECISE_CONTEXT.divide(left, right).quantize(_PRECISE_QUANTUM, context=PRECISE_CONTEXT)
+
+
+def minor_of(amount: Decimal, exponent: int) -> int:
+    """`amount` rounded once (ROUND_HALF_UP) to minor units of a currency with `exponent`.
+
+    The unchecked form of `to_minor` for hot paths: `exponent` comes from `minor_exponent`.
+    """
+    return int(amount.scaleb(exponent, PRECISE_CONTEXT).quantize(_ONE, context=PRECISE_CONTEXT))
+
+
+def amount_of_minor(amount_minor: int, exponent: int) -> Decimal:
+    """`amount_minor` minor units as a 9-place Decimal (the unchecked form of `from_minor`)."""
+    return precise(Decimal(amount_minor).scaleb(-exponent, PRECISE_CONTEXT))
+
+
+def floor_to_minor(amount: Decimal, exponent: int) -> int:
+    """`amount` rounded toward zero to minor units (used to split totals into instalments)."""
+    scaled = amount.scaleb(exponent, PRECISE_CONTEXT)
+    return int(scaled.quantize(_ONE, rounding=ROUND_DOWN, context=PRECISE_CONTEXT))
 
 
 @dataclass(frozen=True)

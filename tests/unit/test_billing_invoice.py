@@ -108,7 +108,9 @@ def test_a_full_invoice_with_exact_amounts() -> None:
         ({"status": "cancelled", "cancelled_on": date(2028, 1, 20)}, []),
         ({"cancelled_on": date(2028, 1, 31)}, []),  # cancelled on period start
         ({"started_on": date(2028, 2, 29)}, []),  # starts on period end
-        ({"started_on": date(2028, 2, 14)}, [1550]),  # 15 of 29 days
+        # starts after this cycle date: its first (prorated) period is billed on the first
+        # invoice on or after the start date (see test_a_period_started_after_its_cycle_...)
+        ({"started_on": date(2028, 2, 14)}, []),
         ({"cancelled_on": date(2028, 2, 14)}, [1447]),  # scheduled end: 14 of 29 days
         ({"quantity": 1, "flat_charges": (FlatCharge("Half a cent", D("0.005")),)}, [1]),
     ],
@@ -118,6 +120,18 @@ def test_recurring_fee_eligibility_and_proration(
 ) -> None:
     draft = build_invoice(USD_NY, [replace(subscription(), **changes)], [], CYCLE)  # type: ignore[arg-type]
     assert [line.amount_minor for line in recurring(draft.lines)] == expected_minor
+
+
+def test_a_period_started_after_its_cycle_date_is_billed_on_the_next_invoice() -> None:
+    terms = replace(subscription(), started_on=date(2028, 2, 14))
+    draft = build_invoice(USD_NY, [terms], [], date(2028, 2, 29))
+    assert [
+        (line.period_start, line.period_end, line.amount, line.amount_minor)
+        for line in recurring(draft.lines)
+    ] == [
+        (date(2028, 2, 14), date(2028, 2, 29), D("15.501724138"), 1550),  # 29.97 x 15/29 days
+        (date(2028, 2, 29), date(2028, 3, 31), D("29.970000000"), 2997),
+    ]
 
 
 @pytest.mark.parametrize("status", ["trialing", "active", "paused", "suspended", "cancelled"])
