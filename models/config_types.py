@@ -227,3 +227,44 @@ def _listing(codes: Iterable[str]) -> str:
 
 
 ConfigBase = _Config
+
+
+# --- added for the pricing models (catalog) -----------------------------------------------------
+
+_COUPON_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
+
+
+def _parse_quantity(value: Any) -> Decimal:
+    """A quantity (tier bound, free units): an integer or a quoted decimal string, >= 0."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, bool) or not isinstance(value, str | Decimal):
+        raise PydanticCustomError(
+            "quantity_type",
+            'quantity must be an integer or a quoted decimal string such as "12.5"',
+        )
+    try:
+        return _parse_amount(value)
+    except PydanticCustomError as exc:
+        raise PydanticCustomError(
+            exc.type, exc.message().replace("amount", "quantity", 1).replace("'49.00'", "'12.5'")
+        ) from None
+
+
+def _check_coupon_code(value: str) -> str:
+    if not _COUPON_CODE_RE.match(value):
+        raise PydanticCustomError(
+            "code_format",
+            "'{value}' is not a valid coupon code: use 1-40 upper-case letters, digits, '-' and"
+            " '_' (e.g. 'WELCOME10')",
+            {"value": value},
+        )
+    return value
+
+
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(_parse_quantity),
+    PlainSerializer(lambda amount: format(amount, "f"), return_type=str, when_used="json"),
+]
+CouponCode = Annotated[str, AfterValidator(_check_coupon_code)]

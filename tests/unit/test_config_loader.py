@@ -97,6 +97,20 @@ CASES = [
     ("unknown_field", CATALOG, 13, "plans[0].trail_days", "(did you mean 'trial_days'?)"),
     ("duplicate_plan_code", CATALOG, 17, "plans[1].code", "duplicate plan code 'starter-monthly'"),
     ("entity_unknown_ladder", ENTITY, 10, "dunning_ladder", "unknown dunning ladder 'premium'"),
+    ("overlapping_tiers", CATALOG, 20, "plans[0].charges[1].tiers[1].up_to",
+     "tier overlaps tiers[0]: tiers must ascend strictly"),
+    ("unsorted_tiers", CATALOG, 20, "plans[0].charges[1].tiers[1].up_to",
+     "tiers must ascend strictly: up_to 5000 is below the previous up_to 10000"),
+    ("gapped_tiers", CATALOG, 21, "plans[0].charges[1].tiers[2].up_to",
+     "gap above 1000000: the last tier must omit up_to"),
+    ("missing_tier_currency_price", CATALOG, 20, "plans[0].charges[1].tiers[1].unit_price",
+     "no EUR price: every tier must be priced in the same currencies as tiers[0].unit_price"),
+    ("float_tier_amount", CATALOG, 19, "plans[0].charges[1].tiers[0].unit_price.USD",
+     'amount must be a quoted decimal string, got float 0.002 (write "0.0020")'),
+    ("unknown_tier_metric", CATALOG, 16, "plans[0].charges[1].metric",
+     "unknown metric 'api_call' (declared: api_calls)"),
+    ("coupon_unknown_charge", CATALOG, 23, "coupons[0].applies_to",
+     "unknown charge code 'platfrom-fee': a coupon applies to a charge code of this catalog"),
 ]  # fmt: skip
 
 
@@ -228,7 +242,7 @@ def test_a_bad_ladder_does_not_also_break_its_entities(config: Path) -> None:
 
 def test_many_problems_in_one_file_are_all_reported(config: Path) -> None:
     _edit(config / "catalog" / "base.v1.yaml", 'USD: "49.00"', "USD: 49")
-    _edit(config / "catalog" / "base.v1.yaml", "interval: month", "interval: year")
+    _edit(config / "catalog" / "base.v1.yaml", "interval: month", "interval: fortnight")
     _edit(config / "catalog" / "base.v1.yaml", "type: per_unit", "type: tiered")
     problems = check_config(config)
     assert [(p.line, p.field) for p in problems] == [
@@ -236,9 +250,14 @@ def test_many_problems_in_one_file_are_all_reported(config: Path) -> None:
         (15, "plans[0].charges[0].prices.USD"),
         (16, "plans[0].charges[1].type"),
     ]
-    assert problems[0].rule == "'year' is not allowed here; expected 'month'"
+    assert problems[0].rule == (
+        "'fortnight' is not allowed here; expected 'week', 'month', 'quarter' or 'year'"
+    )
     assert problems[1].rule == 'amount must be a quoted decimal string, got int 49 (write "49")'
-    assert problems[2].rule == "unknown type 'tiered'; expected 'flat', 'per_unit'"
+    assert problems[2].rule == (
+        "unknown type 'tiered'; expected 'flat', 'per_unit', 'graduated', 'volume', 'package',"
+        " 'percentage', 'one_time', 'installments', 'rated'"
+    )
 
 
 def test_run_config_check_prints_problems_and_summary() -> None:
