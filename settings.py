@@ -68,6 +68,21 @@ class Settings(BaseSettings):
     twilio_api_base: str = "http://127.0.0.1:12114"
     sms_from: str = "+15005550006"
 
+    # --- usage ingestion and the REST API ------------------------------------------------
+    api_keys: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr("o2c-dev-key")],
+        description="Keys accepted by the REST API, as a JSON list: O2C_API_KEYS='[\"k1\"]'."
+        " The default 'o2c-dev-key' is for local development only: set your own in production",
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    usage_late_window_days: int = Field(
+        3, ge=0, description="Days after a usage period ends during which its events are accepted"
+    )
+    usage_future_tolerance_s: int = Field(
+        300, ge=0, description="How far in the future (seconds) an event timestamp may be"
+    )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -1,27 +1,22 @@
 """Billing accounts (customers), payment methods and usage events: validated writes.
 
-Usage events are idempotent by transaction id (unique constraint): the same event again is a
-duplicate, never counted twice; the same id with other content is a conflict."""
+Usage events are idempotent by transaction id (see `models.usage_ingest`): the same event again
+is a duplicate, never counted twice; the same id with other content is a conflict."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.money import UnknownCurrencyError, minor_exponent
-from models.tables import (
-    CustomerRow,
-    LegalEntityRow,
-    PaymentMethodRow,
-    SubscriptionRow,
-    UsageEventRow,
-)
+from models.tables import CustomerRow, LegalEntityRow, PaymentMethodRow
+from models.usage_ingest import IngestPolicy, ingest_batch, stored_metric_codes
 
 
 class AccountError(ValueError):
@@ -97,6 +92,8 @@ def add_customer(session: Session, data: CustomerCreate, now: datetime) -> Custo
 
 
 class UsageEventCreate(BaseModel):
+    """One usage event built in Python; `record_usage` sends it through the bulk write path."""
+
     model_config = ConfigDict(extra="forbid")
 
     transaction_id: str = Field(min_length=1, max_length=255)
@@ -113,36 +110,40 @@ class UsageEventCreate(BaseModel):
             raise ValueError("occurred_at needs a timezone (e.g. 2026-12-01T10:00:00Z)")
         return value.astimezone(UTC)
 
+    def as_event(self) -> dict[str, object]:
+        """The wire form of the event (the fields of POST /v1/events)."""
+        return {
+            "transaction_id": self.transaction_id,
+            "subscription_id": self.subscription_id,
+            "metric": self.metric_code,
+            "timestamp": self.occurred_at,
+            "quantity": self.quantity,
+            "properties": self.properties,
+        }
+
 
 UsageOutcome = Literal["accepted", "duplicate", "conflict"]
 
 
-def record_usage(session: Session, event: UsageEventCreate, now: datetime) -> UsageOutcome:
-    """Store one event; the dedup check and the write are one transaction (the caller's)."""
-    sub = session.get(SubscriptionRow, event.subscription_id)
-    if sub is None:
-        raise AccountError(f"unknown subscription {event.subscription_id!r}")
-    prior = session.scalar(
-        select(UsageEventRow).where(UsageEventRow.transaction_id == event.transaction_id)
-    )
-    if prior is not None:
-        same = (
-            prior.subscription_id == event.subscription_id
-            and prior.metric_code == event.metric_code
-            and Decimal(str(prior.quantity)) == event.quantity
-            and prior.occurred_at == event.occurred_at
-        )
-        return "duplicate" if same else "conflict"
-    session.add(
-        UsageEventRow(
-            transaction_id=event.transaction_id,
-            customer_id=sub.customer_id,
-            subscription_id=sub.id,
-            metric_code=event.metric_code,
-            occurred_at=event.occurred_at,
-            quantity=event.quantity,
-            properties=dict(event.properties),
-            received_at=now,
-        )
-    )
-    return "accepted"
+def record_usage(
+    session: Session,
+    event: UsageEventCreate,
+    now: datetime,
+    *,
+    metric_codes: Collection[str] | None = None,
+    late_window: timedelta = timedelta(days=3),
+    future_tolerance: timedelta = timedelta(seconds=300),
+) -> UsageOutcome:
+    """Store one event in the caller's transaction, through the same validated, idempotent
+    path as the bulk import (`models.usage_ingest`). `metric_codes` defaults to the metrics of
+    the catalog versions loaded in the database. A rejected event raises AccountError."""
+    session.flush()
+    conn = session.connection()
+    codes = metric_codes if metric_codes is not None else stored_metric_codes(conn)
+    policy = IngestPolicy(frozenset(codes), late_window, future_tolerance)
+    result = ingest_batch(conn, [event.as_event()], policy, now)
+    if result.errors:
+        raise AccountError(result.errors[0].reason)
+    if result.conflict:
+        return "conflict"
+    return "duplicate" if result.duplicate else "accepted"

@@ -1,9 +1,11 @@
 """Usage events are idempotent by transaction id: a replay is a duplicate, never counted twice;
-the same id with other content is a conflict and leaves the stored event as it was."""
+the same id with other content is a conflict and leaves the stored event as it was. The same
+rules hold for one event (`record_usage`), across batches and within a batch."""
 
 from __future__ import annotations
 
-import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -17,6 +19,7 @@ from models.accounts import AccountError, UsageEventCreate, record_usage
 from models.db import Database
 from models.repo_billing import subscription_terms, usage_totals
 from models.tables import CustomerRow, SubscriptionRow, UsageEventRow
+from models.usage_ingest import IngestPolicy, IngestResult, UsageIngestor
 from tests.factories import make_customer, make_subscription
 
 pytestmark = pytest.mark.db
@@ -122,15 +125,6 @@ def test_negative_quantity_is_rejected(subscription_id: str) -> None:
     assert raised.value.errors()[0]["loc"] == ("quantity",)
 
 
-ON_SQLITE = not os.environ.get("O2C_TEST_DATABASE_URL")
-SQLITE_FLOAT_BUG = (
-    "BUG: models/tables.py UsageEventRow.quantity is Numeric(38, 9), which SQLite stores as an "
-    "8-byte float: quantities with more than ~15 significant digits come back rounded, so a "
-    "replayed event is a 'conflict' and usage sums lose their 9-place precision"
-)
-
-
-@pytest.mark.xfail(ON_SQLITE, strict=True, reason=SQLITE_FLOAT_BUG)
 def test_replay_of_a_nine_decimal_quantity_is_a_duplicate(deps: Deps, subscription_id: str) -> None:
     precise = event(subscription_id, quantity=Decimal("123456789.123456789"))
     assert record(deps.db, precise) == "accepted"
@@ -138,7 +132,6 @@ def test_replay_of_a_nine_decimal_quantity_is_a_duplicate(deps: Deps, subscripti
     assert stored(deps.db)[0][5] == Decimal("123456789.123456789")
 
 
-@pytest.mark.xfail(ON_SQLITE, strict=True, reason=SQLITE_FLOAT_BUG)
 def test_usage_totals_keep_nine_decimal_places(deps: Deps, subscription_id: str) -> None:
     for tx in ("tx-1", "tx-2"):
         data = event(subscription_id, tx, quantity=Decimal("100000000.000000001"))
@@ -153,3 +146,93 @@ def test_usage_totals_keep_nine_decimal_places(deps: Deps, subscription_id: str)
     assert [(t.metric_code, t.quantity) for t in totals] == [
         ("api_calls", Decimal("200000000.000000002"))
     ]
+
+
+# --- the same rules for batches (UsageIngestor: CLI import and POST /v1/events) -------------
+
+
+def wire(sub: str, tx: str, quantity: str = "42.5", **fields: object) -> dict[str, object]:
+    return {
+        "transaction_id": tx,
+        "subscription_id": sub,
+        "metric": "api_calls",
+        "timestamp": "2026-11-10T10:00:00Z",
+        "quantity": quantity,
+        "properties": {"region": "us-east-1"},
+        **fields,
+    }
+
+
+@pytest.fixture
+def ingestor(deps: Deps) -> UsageIngestor:
+    return UsageIngestor(deps.db, IngestPolicy(frozenset({"api_calls", "storage_gb"})), lambda: NOW)
+
+
+def test_within_a_batch_a_repeated_id_is_a_duplicate_or_a_conflict(
+    ingestor: UsageIngestor, subscription_id: str
+) -> None:
+    batch = [
+        wire(subscription_id, "a"),
+        wire(subscription_id, "a"),  # same content: duplicate
+        wire(subscription_id, "a", quantity="1"),  # other content: conflict
+        wire(subscription_id, "b", properties={"region": "us-east-1"}, timestamp=AT),
+        wire(subscription_id, "b", timestamp="2026-11-10T05:00:00-05:00"),  # same instant
+    ]
+    result = ingestor.ingest(batch)
+
+    assert (result.accepted, result.duplicate, result.conflict, result.rejected) == (2, 2, 1, 0)
+    assert [(c.index, c.transaction_id) for c in result.conflicts] == [(2, "a")]
+    assert "also used by event 0 of this batch" in result.conflicts[0].reason
+    assert [row[0] for row in stored(ingestor.db)] == ["a", "b"]
+
+
+def test_across_batches_replays_are_duplicates_and_changes_are_conflicts(
+    ingestor: UsageIngestor, subscription_id: str
+) -> None:
+    first = ingestor.ingest([wire(subscription_id, "a"), wire(subscription_id, "b")])
+    replay = ingestor.ingest(
+        [
+            wire(subscription_id, "b"),
+            wire(subscription_id, "a", properties={"region": "eu-west-1"}),
+            wire(subscription_id, "c"),
+        ]
+    )
+    assert (first.accepted, replay.accepted, replay.duplicate, replay.conflict) == (2, 1, 1, 1)
+    [conflict] = replay.conflicts
+    assert conflict.index == 1
+    assert conflict.reason.startswith("transaction_id 'a' is already stored with other content")
+    assert [row[0] for row in stored(ingestor.db)] == ["a", "b", "c"]
+    assert stored(ingestor.db)[0][6] == {"region": "us-east-1"}
+
+
+def test_a_conflict_within_a_batch_against_a_stored_id_is_reported_once_per_event(
+    ingestor: UsageIngestor, subscription_id: str
+) -> None:
+    ingestor.ingest([wire(subscription_id, "a")])
+    result = ingestor.ingest([wire(subscription_id, "a", quantity="2")] * 2)
+    assert (result.conflict, result.duplicate) == (2, 0)
+    assert [c.index for c in result.conflicts] == [0, 1]
+
+
+def test_concurrent_batches_with_common_ids_store_each_event_once(
+    deps: Deps, subscription_id: str
+) -> None:
+    """Two processes' worth of ingestors send overlapping batches in opposite orders at once:
+    every event is stored once, and each is acknowledged as accepted by exactly one of them."""
+    events = [wire(subscription_id, f"tx-{n:04d}", quantity=str(n)) for n in range(400)]
+    batches = [events[:300], list(reversed(events[100:]))]
+    policy = IngestPolicy(frozenset({"api_calls"}))
+    ingestors = [UsageIngestor(deps.db, policy, lambda: NOW) for _ in batches]
+    barrier = threading.Barrier(len(batches))
+
+    def send(pair: tuple[UsageIngestor, list[dict[str, object]]]) -> IngestResult:
+        barrier.wait()
+        return pair[0].ingest(pair[1])
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        results = list(pool.map(send, zip(ingestors, batches, strict=True)))
+
+    assert sum(r.accepted for r in results) == 400
+    assert sum(r.duplicate for r in results) == 200
+    assert sum(r.conflict + r.rejected for r in results) == 0
+    assert len(stored(deps.db)) == 400
