@@ -89,6 +89,8 @@ def activities_of(deps: Deps) -> list[Callable[..., Any]]:
         subs.create_subscription,
         subs.subscription_snapshot,
         subs.end_trial,
+        subs.roll_subscription_period,
+        subs.change_subscription,
         subs.cancel_subscription,
         cycle.find_due_accounts,
         cycle.invoice_batch,

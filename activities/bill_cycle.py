@@ -16,8 +16,7 @@ from temporalio.exceptions import ApplicationError
 from activities.deps import Deps, local_date
 from activities.notices import send_notice
 from activities.payments import charge_invoice
-from billing.invoice import build_invoice
-from billing.periods import cycle_on, local_start_utc, previous_cycle_on
+from billing.periods import cycle_on, local_start_utc
 from models.contracts import (
     BillCycleTotals,
     CollectBatchInput,
@@ -29,14 +28,8 @@ from models.contracts import (
     InvoiceBatchResult,
     SendNoticeInput,
 )
-from models.repo_billing import (
-    account_terms,
-    due_customer_ids,
-    existing_invoice,
-    store_invoice,
-    subscription_terms,
-    usage_totals,
-)
+from models.repo_billing import due_customer_ids, existing_invoice
+from models.repo_drafts import draft_for, store_draft
 from models.tables import BillCycleRunRow, CustomerRow, DunningCaseRow, InvoiceRow
 
 
@@ -91,15 +84,10 @@ class BillCycleActivities:
             customer = session.get(CustomerRow, customer_id)
             if customer is None:
                 raise LookupError(f"customer {customer_id} vanished")
-            account = account_terms(customer)
-            subs = subscription_terms(session, customer)
-            start_at = local_start_utc(
-                previous_cycle_on(data.cycle_on, account.bill_cycle_day), account.timezone
+            account_draft = draft_for(
+                session, self._deps.config, customer, data.cycle_on, data.as_of
             )
-            end_at = local_start_utc(data.cycle_on, account.timezone)
-            draft = build_invoice(
-                account, subs, usage_totals(session, subs, start_at, end_at), data.cycle_on
-            )
+            draft = account_draft.draft
             existing = existing_invoice(session, customer.id, draft.service_period)
             if existing is not None:
                 return existing.id, False, existing.total_minor, existing.currency
@@ -107,8 +95,8 @@ class BillCycleActivities:
             invoice = None
             if draft.lines:
                 issued_on = local_date(data.as_of, customer.timezone)
-                invoice = store_invoice(
-                    session, customer, draft, data.bill_cycle_key, data.as_of, issued_on
+                invoice = store_draft(
+                    session, customer, account_draft, data.bill_cycle_key, data.as_of, issued_on
                 )
             _record(session, data.bill_cycle_key, customer.id, outcome, invoice, "", data.as_of)
             if invoice is None:

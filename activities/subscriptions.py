@@ -1,37 +1,31 @@
-"""Subscription activities: create (idempotent by subscription id), snapshot, trial end, cancel."""
+"""Subscription activities: create (idempotent by subscription id), snapshot, trial end, period
+roll, lifecycle changes (`change_subscription`) and the period-end cancellation."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.deps import Deps, invalid, local_date
-from billing.periods import (
-    BillingPeriod,
-    cycle_on,
-    is_cycle_on,
-    local_start_utc,
-    next_cycle_on,
-    previous_cycle_on,
-)
+from models.config import UnknownConfigError
 from models.contracts import (
     CancelSubscriptionInput,
     CreateSubscriptionInput,
+    SubscriptionChangeInput,
+    SubscriptionChangeResult,
     SubscriptionRefInput,
     SubscriptionSnapshot,
 )
-from models.repo_config import catalog_version_on
-from models.tables import CustomerRow, PlanPriceRow, PlanRow, SubscriptionRow
-
-
-def current_period(day_on: date, bill_cycle_day: int) -> BillingPeriod:
-    """The monthly billing period [start, end) that contains the local date."""
-    this_month = cycle_on(day_on.year, day_on.month, bill_cycle_day)
-    if day_on >= this_month:
-        return BillingPeriod(this_month, next_cycle_on(this_month, bill_cycle_day))
-    return BillingPeriod(previous_cycle_on(this_month, bill_cycle_day), this_month)
+from models.repo_lifecycle import (
+    ChangeRejectedError,
+    add_first_invoice_items,
+    apply_change,
+    roll_period,
+)
+from models.snapshots import current_period, subscription_snapshot
+from models.tables import CustomerRow, SubscriptionRow
 
 
 class SubscriptionActivities:
@@ -46,21 +40,31 @@ class SubscriptionActivities:
             row = session.get(SubscriptionRow, req.subscription_id)
             if row is None:
                 started_on = req.started_on or local_date(data.as_of, customer.timezone)
-                row = _new_subscription(session, customer, data, started_on)
+                row = self._new_subscription(customer, data, started_on)
                 session.add(row)
+                session.flush()
+                add_first_invoice_items(session, self._deps.config, row, customer, data.as_of)
             elif row.customer_id != customer.id or row.plan_code != req.plan_code:
                 raise invalid(
                     f"subscription {row.id} already exists for customer {row.customer_id} "
                     f"on plan {row.plan_code}",
                     "SubscriptionConflict",
                 )
-            return snapshot(row, customer, data)
+            return self._snapshot(session, row, customer, data.as_of)
 
     @activity.defn(name="subscription_snapshot")
     def subscription_snapshot(self, data: SubscriptionRefInput) -> SubscriptionSnapshot:
         with self._deps.db.transaction() as session:
             row = _subscription(session, data.subscription_id)
-            return snapshot(row, _customer(session, row.customer_id), data)
+            return self._snapshot(session, row, _customer(session, row.customer_id), data.as_of)
+
+    @activity.defn(name="roll_subscription_period")
+    def roll_subscription_period(self, data: SubscriptionRefInput) -> SubscriptionSnapshot:
+        with self._deps.db.transaction() as session:
+            row = _subscription(session, data.subscription_id)
+            customer = _customer(session, row.customer_id)
+            roll_period(session, self._deps.config, row, local_date(data.as_of, customer.timezone))
+            return self._snapshot(session, row, customer, data.as_of)
 
     @activity.defn(name="end_trial")
     def end_trial(self, data: SubscriptionRefInput) -> SubscriptionSnapshot:
@@ -69,21 +73,65 @@ class SubscriptionActivities:
             if row.status == "trialing":
                 row.status = "active"
                 row.updated_at = data.as_of
-            return snapshot(row, _customer(session, row.customer_id), data)
+            return self._snapshot(session, row, _customer(session, row.customer_id), data.as_of)
+
+    @activity.defn(name="change_subscription")
+    def change_subscription(self, data: SubscriptionChangeInput) -> SubscriptionChangeResult:
+        try:
+            with self._deps.db.transaction() as session:
+                return apply_change(session, self._deps.config, data)
+        except ChangeRejectedError as exc:
+            raise invalid(str(exc), "ChangeRejected") from exc
 
     @activity.defn(name="cancel_subscription")
     def cancel_subscription(self, data: CancelSubscriptionInput) -> SubscriptionSnapshot:
+        """Ends a subscription whose cancellation date has come (cancel at period end)."""
         with self._deps.db.transaction() as session:
             row = _subscription(session, data.subscription_id)
             customer = _customer(session, row.customer_id)
             if row.status != "cancelled":
                 today = local_date(data.as_of, customer.timezone)
                 if data.mode == "immediate":
-                    row.cancelled_on, row.status = today, "cancelled"
-                else:  # in service until the period ends; the workflow cancels it then
-                    row.cancelled_on = current_period(today, customer.bill_cycle_day).end
+                    row.cancelled_on, row.status = row.cancelled_on or today, "cancelled"
+                else:
+                    row.cancelled_on = current_period(today, customer).end
                 row.updated_at = data.as_of
-            return snapshot(row, customer, data)
+            return self._snapshot(session, row, customer, data.as_of)
+
+    def _snapshot(
+        self, session: Session, row: SubscriptionRow, customer: CustomerRow, as_of: datetime
+    ) -> SubscriptionSnapshot:
+        return subscription_snapshot(session, self._deps.config, row, customer, as_of)
+
+    def _new_subscription(
+        self, customer: CustomerRow, data: CreateSubscriptionInput, started_on: date
+    ) -> SubscriptionRow:
+        req = data.request
+        try:
+            catalog = self._deps.config.catalog_on(started_on)
+            plan = catalog.plan(req.plan_code)
+        except UnknownConfigError as exc:
+            raise invalid(f"{exc} (subscription starting {started_on})", "UnknownPlan") from exc
+        if customer.currency not in plan.currencies:
+            raise invalid(
+                f"plan {plan.code!r} has no price in {customer.currency} (customer {customer.id})",
+                "PlanNotPricedInCurrency",
+            )
+        trial_end_on = started_on + timedelta(days=plan.trial_days) if plan.trial_days else None
+        today = local_date(data.as_of, customer.timezone)
+        in_trial = trial_end_on is not None and trial_end_on > today
+        return SubscriptionRow(
+            id=req.subscription_id,
+            customer_id=customer.id,
+            plan_code=plan.code,
+            catalog_version=catalog.version,
+            quantity=req.quantity,
+            status="trialing" if in_trial else "active",
+            started_on=started_on,
+            trial_end_on=trial_end_on,
+            cancelled_on=None,
+            updated_at=data.as_of,
+        )
 
 
 def _customer(session: Session, customer_id: str) -> CustomerRow:
@@ -98,64 +146,3 @@ def _subscription(session: Session, subscription_id: str) -> SubscriptionRow:
     if row is None:
         raise invalid(f"unknown subscription {subscription_id!r}", "UnknownSubscription")
     return row
-
-
-def _new_subscription(
-    session: Session, customer: CustomerRow, data: CreateSubscriptionInput, started_on: date
-) -> SubscriptionRow:
-    req = data.request
-    version = catalog_version_on(session, started_on)
-    plan = session.get(PlanRow, (req.plan_code, version)) if version is not None else None
-    if plan is None or version is None:
-        raise invalid(
-            f"unknown plan {req.plan_code!r} in the catalog in force on {started_on}",
-            "UnknownPlan",
-        )
-    priced = session.get(PlanPriceRow, (plan.code, version, 0, customer.currency))
-    if priced is None:
-        raise invalid(
-            f"plan {plan.code!r} has no price in {customer.currency} (customer {customer.id})",
-            "PlanNotPricedInCurrency",
-        )
-    trial_end_on = started_on + timedelta(days=plan.trial_days) if plan.trial_days else None
-    today = local_date(data.as_of, customer.timezone)
-    in_trial = trial_end_on is not None and trial_end_on > today
-    return SubscriptionRow(
-        id=req.subscription_id,
-        customer_id=customer.id,
-        plan_code=plan.code,
-        catalog_version=version,
-        quantity=req.quantity,
-        status="trialing" if in_trial else "active",
-        started_on=started_on,
-        trial_end_on=trial_end_on,
-        cancelled_on=None,
-        updated_at=data.as_of,
-    )
-
-
-def snapshot(
-    row: SubscriptionRow,
-    customer: CustomerRow,
-    data: CreateSubscriptionInput | SubscriptionRefInput | CancelSubscriptionInput,
-) -> SubscriptionSnapshot:
-    today = local_date(data.as_of, customer.timezone)
-    period = current_period(today, customer.bill_cycle_day)
-    assert is_cycle_on(period.start, customer.bill_cycle_day)
-    return SubscriptionSnapshot(
-        subscription_id=row.id,
-        customer_id=customer.id,
-        legal_entity=customer.legal_entity_code,
-        plan_code=row.plan_code,
-        quantity=row.quantity,
-        status=row.status,
-        started_on=row.started_on,
-        trial_end_on=row.trial_end_on,
-        trial_end_at=(
-            local_start_utc(row.trial_end_on, customer.timezone) if row.trial_end_on else None
-        ),
-        period_start_on=period.start,
-        period_end_on=period.end,
-        period_end_at=local_start_utc(period.end, customer.timezone),
-        cancelled_on=row.cancelled_on,
-    )

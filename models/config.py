@@ -12,21 +12,41 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
-from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from babel.numbers import get_currency_precision
 from pydantic import (
     AfterValidator,
     Field,
     StrictInt,
     ValidationInfo,
-    field_validator,
     model_validator,
 )
 
 from billing.dunning import DunningAction
+from models.config_catalog import (
+    CatalogConfig,
+    CouponConfig,
+    PhaseConfig,
+    PlanConfig,
+    ProductConfig,
+    UnknownCatalogVersionError,
+    UnknownCouponError,
+)
+from models.config_charges import (
+    ChargeConfig,
+    FlatChargeConfig,
+    GraduatedChargeConfig,
+    InstallmentsChargeConfig,
+    OneTimeChargeConfig,
+    PackageChargeConfig,
+    PercentageChargeConfig,
+    PerUnitChargeConfig,
+    RatedChargeConfig,
+    TierConfig,
+    VolumeChargeConfig,
+)
 from models.config_metrics import MetricConfig
+from models.config_rating import RateTableConfig
 from models.config_types import (  # noqa: F401  (re-exported: older imports use models.config)
     AMOUNT_NOT_STRING,
     CONFIG_RULES,
@@ -59,157 +79,43 @@ from models.config_types import (  # noqa: F401  (re-exported: older imports use
 if TYPE_CHECKING:
     from billing.dunning import DunningLadder, DunningStep
 
-
-# --- catalog ------------------------------------------------------------------------------------
-
-
-class ProductConfig(_Config):
-    code: Code
-    name: Text
-
-
-class FlatChargeConfig(_Config):
-    type: Literal["flat"] = "flat"
-    description: Text
-    prices: Prices
-
-    @field_validator("prices")
-    @classmethod
-    def _minor_units(cls, prices: dict[str, Decimal]) -> dict[str, Decimal]:
-        issues: list[Issue] = []
-        for currency, amount in prices.items():
-            allowed = get_currency_precision(currency)
-            if -int(amount.as_tuple().exponent) > allowed:
-                issues.append(
-                    (
-                        (currency,),
-                        f"a flat {currency} amount has at most {allowed} decimal places,"
-                        f" got {amount:f}",
-                    )
-                )
-        if issues:
-            raise rules_error(issues)
-        return prices
-
-
-class PerUnitChargeConfig(_Config):
-    type: Literal["per_unit"] = "per_unit"
-    metric: Code
-    description: Text
-    prices: Prices
-
-
-ChargeConfig = Annotated[FlatChargeConfig | PerUnitChargeConfig, Field(discriminator="type")]
-
-
-class PlanConfig(_Config):
-    code: Code
-    name: Text
-    product: Code
-    interval: Literal["month"]
-    trial_days: StrictInt = Field(default=0, ge=0)
-    charges: Annotated[list[ChargeConfig], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _same_currencies(self) -> PlanConfig:
-        expected = set(self.charges[0].prices)
-        listed = ", ".join(sorted(expected))
-        issues: list[Issue] = []
-        for i, charge in enumerate(self.charges[1:], start=1):
-            missing, extra = expected - set(charge.prices), set(charge.prices) - expected
-            for currency in sorted(missing):
-                issues.append(
-                    (
-                        ("charges", i, "prices"),
-                        f"no {currency} price: every charge of a plan must be"
-                        f" priced in the same currencies as charges[0] ({listed})",
-                    )
-                )
-            for currency in sorted(extra):
-                issues.append(
-                    (
-                        ("charges", i, "prices", currency),
-                        f"{currency} is not priced on charges[0]: every"
-                        f" charge of a plan must be priced in the same currencies ({listed})",
-                    )
-                )
-        metrics = [
-            (("charges", i, "metric"), c.metric)
-            for i, c in enumerate(self.charges)
-            if isinstance(c, PerUnitChargeConfig)
-        ]
-        issues += _duplicates(metrics, "per_unit charge on metric")
-        if issues:
-            raise rules_error(issues)
-        return self
-
-    @property
-    def currencies(self) -> frozenset[str]:
-        return frozenset(self.charges[0].prices)
-
-
-class CatalogConfig(_Config):
-    kind: Literal["catalog"] = "catalog"
-    version: StrictInt = Field(ge=1)
-    effective_on: date
-    metrics: list[MetricConfig] = Field(default_factory=list)
-    products: Annotated[list[ProductConfig], Field(min_length=1)]
-    plans: Annotated[list[PlanConfig], Field(min_length=1)]
-
-    @field_validator("metrics", "products", "plans")
-    @classmethod
-    def _unique_codes(
-        cls,
-        items: list[MetricConfig | ProductConfig | PlanConfig],
-        info: ValidationInfo,
-    ) -> Any:
-        field = str(info.field_name)
-        what = {"metrics": "metric code", "products": "product code", "plans": "plan code"}[field]
-        codes: list[tuple[Loc, str]] = [((i, "code"), item.code) for i, item in enumerate(items)]
-        issues = _duplicates(codes, what, (field,))
-        if issues:
-            raise rules_error(issues)
-        return items
-
-    @model_validator(mode="after")
-    def _references(self) -> CatalogConfig:
-        products = {p.code for p in self.products}
-        metrics = {m.code for m in self.metrics}
-        issues: list[Issue] = []
-        for i, plan in enumerate(self.plans):
-            if plan.product not in products:
-                issues.append(
-                    (
-                        ("plans", i, "product"),
-                        f"unknown product {plan.product!r} (declared: {_listing(products)})",
-                    )
-                )
-            for j, charge in enumerate(plan.charges):
-                if isinstance(charge, PerUnitChargeConfig) and charge.metric not in metrics:
-                    issues.append(
-                        (
-                            ("plans", i, "charges", j, "metric"),
-                            f"unknown metric {charge.metric!r} (declared: {_listing(metrics)})",
-                        )
-                    )
-        if issues:
-            raise rules_error(issues)
-        return self
-
-    def plan(self, code: str) -> PlanConfig:
-        for plan in self.plans:
-            if plan.code == code:
-                return plan
-        raise UnknownPlanError(
-            f"unknown plan {code!r} in catalog v{self.version}"
-            f" (plans: {_listing(p.code for p in self.plans)})"
-        )
-
-    def metric(self, code: str) -> MetricConfig:
-        for metric in self.metrics:
-            if metric.code == code:
-                return metric
-        raise UnknownConfigError(f"unknown metric {code!r} in catalog v{self.version}")
+__all__ = [  # what other modules import from here (the catalog lives in config_catalog/_charges)
+    "AMOUNT_NOT_STRING",
+    "CONFIG_RULES",
+    "Amount",
+    "CatalogConfig",
+    "ChargeConfig",
+    "Code",
+    "ConfigSnapshot",
+    "CouponConfig",
+    "CurrencyCode",
+    "DunningLadderConfig",
+    "DunningStepConfig",
+    "FlatChargeConfig",
+    "GraduatedChargeConfig",
+    "InstallmentsChargeConfig",
+    "LegalEntityConfig",
+    "MetricConfig",
+    "NoCatalogError",
+    "OneTimeChargeConfig",
+    "PackageChargeConfig",
+    "PerUnitChargeConfig",
+    "PercentageChargeConfig",
+    "PhaseConfig",
+    "PlanConfig",
+    "Prices",
+    "ProductConfig",
+    "RatedChargeConfig",
+    "TierConfig",
+    "UnknownCatalogVersionError",
+    "UnknownConfigError",
+    "UnknownCouponError",
+    "UnknownEntityError",
+    "UnknownLadderError",
+    "UnknownPlanError",
+    "VolumeChargeConfig",
+    "parse_duration",
+]
 
 
 # --- dunning ------------------------------------------------------------------------------------
@@ -294,6 +200,10 @@ class LegalEntityConfig(_Config):
     address: Annotated[list[Text], Field(min_length=1)]
 
 
+def _rated_metrics(table: RateTableConfig) -> set[str]:
+    return {code for code in table.metrics.model_dump().values() if code}
+
+
 # --- the snapshot -------------------------------------------------------------------------------
 
 
@@ -303,6 +213,7 @@ class ConfigSnapshot(_Config):
     catalogs: list[CatalogConfig]
     ladders: list[DunningLadderConfig]
     entities: list[LegalEntityConfig]
+    rate_tables: list[RateTableConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_file(self, info: ValidationInfo) -> ConfigSnapshot:
@@ -336,6 +247,7 @@ class ConfigSnapshot(_Config):
             "invoice_prefix",
         )
         issues += self._catalog_order()
+        issues += self._rated_charge_tables()
         ladders = {lad.code for lad in self.ladders}
         unchecked = set((info.context or {}).get("unvalidated_ladders", ()))
         for i, entity in enumerate(self.entities):
@@ -365,6 +277,42 @@ class ConfigSnapshot(_Config):
                 )
         return issues
 
+    def _rated_charge_tables(self) -> list[Issue]:
+        """A rated charge names a declared rate table priced in a currency its plan sells in."""
+        tables = {t.code: t for t in getattr(self, "rate_tables", None) or ()}
+        issues: list[Issue] = []
+        for i, catalog in enumerate(self.catalogs):
+            for j, plan in enumerate(catalog.plans):
+                for k, charge in enumerate(plan.charges):
+                    if not isinstance(charge, RatedChargeConfig):
+                        continue
+                    loc: Loc = ("catalogs", i, "plans", j, "charges", k, "rate_table")
+                    table = tables.get(charge.rate_table)
+                    if table is None:
+                        known = _listing(tables)
+                        issues.append(
+                            (loc, f"unknown rate table {charge.rate_table!r} (declared: {known})")
+                        )
+                    elif charge.metric not in _rated_metrics(table):
+                        issues.append(
+                            (loc, f"rate table {table.code!r} rates the metrics"
+                             f" {_listing(_rated_metrics(table))}, not {charge.metric!r}")
+                        )  # fmt: skip
+                    elif table.currency not in plan.currencies:
+                        issues.append(
+                            (loc, f"rate table {table.code!r} prices in {table.currency}, which"
+                             f" plan {plan.code!r} does not sell in ({_listing(plan.currencies)})")
+                        )  # fmt: skip
+        return issues
+
+    def catalog(self, version: int) -> CatalogConfig:
+        """The catalog `version` (a subscription keeps the version it was sold on)."""
+        for catalog in self.catalogs:
+            if catalog.version == version:
+                return catalog
+        known = _listing(str(c.version) for c in self.catalogs)
+        raise UnknownCatalogVersionError(f"unknown catalog version {version} (loaded: {known})")
+
     def catalog_on(self, day: date) -> CatalogConfig:
         """The catalog in force on `day`: the latest effective_on <= day."""
         eligible = [c for c in self.catalogs if c.effective_on <= day]
@@ -385,6 +333,15 @@ class ConfigSnapshot(_Config):
             known = _listing(f"{lad.code} v{lad.version}" for lad in self.ladders)
             raise UnknownLadderError(f"unknown dunning ladder {wanted!r} (declared: {known})")
         return max(found, key=lambda lad: lad.version)
+
+    def rate_table(self, code: str, version: int | None = None) -> RateTableConfig:
+        """The rate table `code` (its highest version unless `version` is given)."""
+        found = [t for t in self.rate_tables if t.code == code and version in (None, t.version)]
+        if not found:
+            wanted = code if version is None else f"{code} v{version}"
+            known = _listing(f"{t.code} v{t.version}" for t in self.rate_tables)
+            raise UnknownConfigError(f"unknown rate table {wanted!r} (declared: {known})")
+        return max(found, key=lambda t: t.version)
 
     def entity(self, code: str) -> LegalEntityConfig:
         for entity in self.entities:

@@ -1,6 +1,7 @@
 """Read config/ (YAML) into a validated ConfigSnapshot, reporting every problem with its line.
 
 Layout: ``catalog/<name>.v<N>.yaml``, ``dunning/<code>.v<N>.yaml``, ``entities/<code>.yaml``.
+Optional: ``rating/<code>.v<N>.yaml`` (telco rate tables).
 Each file is composed into a YAML node tree (for line numbers), validated with the models of
 ``models.config``, then the snapshot checks the rules that span files. Structural problems of a
 file are reported first; its cross-field rules are checked once its structure is valid.
@@ -26,10 +27,11 @@ from models.config import (
     DunningLadderConfig,
     LegalEntityConfig,
 )
+from models.config_rating import RateTableConfig
 from models.config_types import AMOUNT_NOT_STRING, CONFIG_RULES, Loc
 
-Kind = Literal["catalog", "dunning_ladder", "legal_entity"]
-Section = Literal["catalogs", "ladders", "entities"]
+Kind = Literal["catalog", "dunning_ladder", "legal_entity", "rate_table"]
+Section = Literal["catalogs", "ladders", "entities", "rate_tables"]
 _OWN_MESSAGES = {
     "code_format",
     "currency",
@@ -39,6 +41,9 @@ _OWN_MESSAGES = {
     "amount_format",
     "amount_negative",
     "amount_precision",
+    "not_quoted",
+    "time_format",
+    "increments",
 }
 
 
@@ -49,6 +54,7 @@ class _Layout:
     model: type[BaseModel]
     name_re: re.Pattern[str]
     name_hint: str
+    required: bool = True  # False: the folder may be absent (no files of this kind)
 
 
 LAYOUT: dict[Kind, _Layout] = {
@@ -68,6 +74,14 @@ LAYOUT: dict[Kind, _Layout] = {
     ),
     "legal_entity": _Layout(
         "entities", "entities", LegalEntityConfig, re.compile(r"^(?P<code>[^.]+)$"), "<code>.yaml"
+    ),
+    "rate_table": _Layout(
+        "rating",
+        "rate_tables",
+        RateTableConfig,
+        re.compile(r"^(?P<code>[^.]+)\.v(?P<version>\d+)$"),
+        "<code>.v<version>.yaml",
+        required=False,
     ),
 }
 
@@ -114,6 +128,22 @@ def check_config(config_dir: Path, templates_dir: Path | None = None) -> list[Co
     return _load(Path(config_dir), templates_dir)[1]
 
 
+def load_catalog_file(path: Path) -> CatalogConfig:
+    """One catalog file on its own, with its file's own rules only (no file-name or cross-file
+    rules), for tools such as `o2c price`; ConfigError lists its problems with their lines."""
+    path = Path(path)
+    problems: list[ConfigProblem] = []
+    if not path.is_file():
+        raise ConfigError([ConfigProblem(path.as_posix(), None, "", "file not found")])
+    source = _parse(path, path.as_posix(), LAYOUT["catalog"], problems)
+    if source is not None:
+        try:
+            return CatalogConfig.model_validate(source.data)
+        except ValidationError as exc:
+            problems += _problems_from(exc, source.file, source.node, CatalogConfig, source.data)
+    raise ConfigError(problems)
+
+
 def _load(
     config_dir: Path, templates_dir: Path | None
 ) -> tuple[ConfigSnapshot | None, list[ConfigProblem]]:
@@ -148,6 +178,8 @@ def _read_folder(
     folder: Path, layout: _Layout, root: Path, problems: list[ConfigProblem]
 ) -> list[_Source]:
     where = _rel(folder, root)
+    if not folder.is_dir() and not layout.required:
+        return []
     if not folder.is_dir():
         problems.append(
             ConfigProblem(
@@ -453,7 +485,12 @@ def _template_rules(
 
 
 def _snapshot(sources: list[_Source], problems: list[ConfigProblem]) -> ConfigSnapshot | None:
-    valid: dict[Section, list[_Source]] = {"catalogs": [], "ladders": [], "entities": []}
+    valid: dict[Section, list[_Source]] = {
+        "catalogs": [],
+        "ladders": [],
+        "entities": [],
+        "rate_tables": [],
+    }
     unvalidated_ladders: set[str] = set()
     for source in sources:
         if source.value is not None:

@@ -28,6 +28,7 @@ class SubscriptionWorkflowInput(Contract):
     continued: bool = False  # set on continue-as-new: the row already exists
     periods_completed: int = 0
     seen_signal_keys: list[str] = Field(default_factory=list)  # dedup carried over runs
+    reactivate: bool = False  # a new run that reactivates a cancelled subscription
 
 
 class SubscriptionSnapshot(Contract):
@@ -44,6 +45,104 @@ class SubscriptionSnapshot(Contract):
     period_end_on: date
     period_end_at: datetime  # instant the current billing period ends
     cancelled_on: date | None
+    catalog_version: int = 1  # the catalog version the subscription was sold on
+    paused_on: date | None = None
+    pending_plan_code: str | None = None  # a plan change scheduled for the end of the term
+    pending_quantity: int | None = None
+    pending_change_on: date | None = None
+    options: SubscriptionOptions | None = None  # what update validators may accept
+
+
+class SubscriptionOptions(Contract):
+    """Plans and coupons the subscription may move to, read by the activity that takes the
+    snapshot, so that update validators reject unknown codes before they touch history."""
+
+    catalog_version: int  # the catalog version in force today (0: none)
+    plans: dict[str, Literal["immediate", "end_of_term"]]  # plan code -> change policy
+    coupons: list[str]
+    redeemed_coupons: list[str] = Field(default_factory=list)
+
+
+class ChangePlanRequest(Contract):
+    plan_code: str = Field(min_length=1, max_length=64)
+    quantity: int | None = Field(None, ge=1)
+    timing: Literal["policy", "immediate", "end_of_term"] = "policy"  # policy: the plan's own
+
+
+class ChangeQuantityRequest(Contract):
+    quantity: int = Field(ge=1)
+    timing: Literal["policy", "immediate", "end_of_term"] = "policy"
+
+
+class PauseRequest(Contract):
+    reason: str = Field("customer request", max_length=200)
+
+
+class ResumeRequest(Contract):
+    reason: str = Field("customer request", max_length=200)
+
+
+class ReactivateRequest(Contract):
+    reason: str = Field("customer request", max_length=200)
+
+
+class ApplyCouponRequest(Contract):
+    coupon_code: str = Field(min_length=1, max_length=64)
+
+
+ChangeKind = Literal[
+    "change_plan", "change_quantity", "pause", "resume", "cancel", "reactivate", "apply_coupon"
+]
+
+
+class SubscriptionChangeInput(Contract):
+    """One lifecycle change; `key` is its business key (the update id), so a retried activity
+    applies and bills it once."""
+
+    subscription_id: str
+    kind: ChangeKind
+    key: str
+    as_of: datetime
+    change_plan: ChangePlanRequest | None = None
+    change_quantity: ChangeQuantityRequest | None = None
+    apply_coupon: ApplyCouponRequest | None = None
+    cancel: CancelSubscriptionRequest | None = None
+
+
+class PreviewLine(Contract):
+    kind: str
+    description: str
+    quantity: str  # exact decimal strings
+    unit_amount: str
+    amount: str
+    amount_minor: int
+    period_start: date
+    period_end: date
+
+
+class InvoicePreview(Contract):
+    """The next invoice of an account as it would be issued (a dry run: nothing written)."""
+
+    customer_id: str
+    currency: str
+    cycle_on: date
+    service_period_start: date
+    service_period_end: date
+    usage_period_start: date
+    usage_period_end: date
+    lines: list[PreviewLine]
+    subtotal_minor: int
+    discount_minor: int
+    credits_applied_minor: int
+    total_minor: int
+
+
+class SubscriptionChangeResult(Contract):
+    snapshot: SubscriptionSnapshot
+    effective_on: date
+    lines: list[PreviewLine]  # proration credited/charged on the next invoice
+    net_minor: int
+    currency: str
 
 
 class CancelSubscriptionRequest(Contract):
@@ -251,3 +350,4 @@ class SendNoticeResult(Contract):
 
 
 BillCycleInput.model_rebuild()
+SubscriptionSnapshot.model_rebuild()

@@ -113,14 +113,15 @@ def usage_totals(
     end_at: datetime,
 ) -> list[UsageTotal]:
     """Sum usage per (subscription, metric) over [start_at, end_at) in one grouped query."""
-    wanted = {(s.subscription_id, c.metric_code) for s in subscriptions for c in s.usage_charges}
+    wanted = {(s.subscription_id, metric) for s in subscriptions for metric in s.metric_codes()}
     if not wanted:
         return []
     rows = session.execute(
         select(
             UsageEventRow.subscription_id,
             UsageEventRow.metric_code,
-            func.sum(UsageEventRow.quantity),
+            func.sum(UsageEventRow.quantity_units),
+            func.sum(UsageEventRow.quantity_nanos),
         )
         .where(
             UsageEventRow.subscription_id.in_({sub for sub, _ in wanted}),
@@ -130,9 +131,10 @@ def usage_totals(
         .group_by(UsageEventRow.subscription_id, UsageEventRow.metric_code)
     ).all()
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for subscription_id, metric_code, quantity in rows:
-        if (subscription_id, metric_code) in wanted and quantity is not None:
-            totals[(subscription_id, metric_code)] += Decimal(str(quantity))
+    for subscription_id, metric_code, units, nanos in rows:
+        if (subscription_id, metric_code) in wanted and units is not None:
+            # exact: integer sums of units and of nanos (10^-9), joined as one Decimal
+            totals[(subscription_id, metric_code)] += Decimal(units) + Decimal(nanos).scaleb(-9)
     return [
         UsageTotal(subscription_id=sub, metric_code=metric, quantity=qty)
         for (sub, metric), qty in sorted(totals.items())

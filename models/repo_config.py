@@ -45,7 +45,8 @@ def _insert_catalog(session: Session, catalog: CatalogConfig, now: datetime) -> 
     snapshot = catalog.model_dump(mode="json")
     existing = session.get(CatalogVersionRow, catalog.version)
     if existing is not None:
-        if existing.snapshot != snapshot:
+        # compare as validated models: fields added to the schema later get their defaults
+        if CatalogConfig.model_validate(existing.snapshot) != catalog:
             raise CatalogVersionChangedError(
                 f"catalog version {catalog.version} is already loaded with different content; "
                 "catalog versions are immutable: publish version "

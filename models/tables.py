@@ -19,7 +19,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -137,23 +136,114 @@ class SubscriptionRow(Base):
     started_on: Mapped[date] = mapped_column(Date)
     trial_end_on: Mapped[date | None] = mapped_column(Date)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
+    paused_on: Mapped[date | None] = mapped_column(Date)  # paused since (None: not paused)
+    # a change scheduled for the end of the term (change_policy end_of_term)
+    pending_plan_code: Mapped[str | None] = mapped_column(String(64))
+    pending_catalog_version: Mapped[int | None] = mapped_column(Integer)
+    pending_quantity: Mapped[int | None] = mapped_column(Integer)
+    pending_change_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class SubscriptionChangeRow(Base):
+    """Audit of every lifecycle change; `key` is the caller's business key for the request,
+    so a retried activity records (and bills) a change once."""
+
+    __tablename__ = "subscription_changes"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    effective_on: Mapped[date] = mapped_column(Date)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CouponRedemptionRow(Base):
+    __tablename__ = "coupon_redemptions"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "coupon_code", name="uq_coupon_redemption"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    coupon_code: Mapped[str] = mapped_column(String(64))
+    catalog_version: Mapped[int] = mapped_column(Integer)
+    redeemed_on: Mapped[date] = mapped_column(Date)
+
+
+class CreditLedgerRow(Base):
+    """The account's prepaid-credit wallet as an append-only ledger in minor units: grants
+    (purchased or goodwill credit), carry-forwards of invoices whose lines net below zero, and
+    the credit each invoice consumed (negative). The balance is the sum; `key` makes every
+    entry happen once."""
+
+    __tablename__ = "credit_ledger"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16))  # grant | carry_forward | applied
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(300))
+    invoice_id: Mapped[str | None] = mapped_column(String(96))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BillingAdjustmentRow(Base):
+    """An already-priced item waiting for the account's next invoice: proration credits and
+    charges of mid-period changes, one-time charges, late-usage adjustments. `invoice_id` is
+    set in the transaction that stores the invoice, so an item is billed exactly once."""
+
+    __tablename__ = "billing_adjustments"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(300))
+    metric_code: Mapped[str | None] = mapped_column(String(64))
+    quantity: Mapped[str] = mapped_column(String(64))  # decimal strings: exact on every backend
+    unit_amount: Mapped[str] = mapped_column(String(64))
+    amount_precise: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    invoice_id: Mapped[str | None] = mapped_column(String(96), index=True)
+
+
 class UsageEventRow(Base):
+    """One usage event; the quantity is exact: quantity_units + quantity_nanos / 10^9.
+
+    On PostgreSQL the table is partitioned by month of `occurred_at` (migration 0002) and its
+    primary key is (id, occurred_at), as a partitioned table requires; transaction ids are
+    unique through `usage_event_keys`, written in the same transaction as the event."""
+
     __tablename__ = "usage_events"
     __table_args__ = (
         Index("ix_usage_events_period", "subscription_id", "metric_code", "occurred_at"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    transaction_id: Mapped[str] = mapped_column(String(255), unique=True)
+    transaction_id: Mapped[str] = mapped_column(String(255))
     customer_id: Mapped[str] = mapped_column(String(64))
     subscription_id: Mapped[str] = mapped_column(String(64))
     metric_code: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    quantity: Mapped[Decimal] = mapped_column(Numeric(38, 9, asdecimal=True))
+    quantity_units: Mapped[int] = mapped_column(BigInteger)
+    quantity_nanos: Mapped[int] = mapped_column(Integer)
     properties: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    @property
+    def quantity(self) -> Decimal:
+        return Decimal(self.quantity_units) + Decimal(self.quantity_nanos).scaleb(-9)
+
+
+class UsageEventKeyRow(Base):
+    """The dedup key of a usage event: its transaction id and a digest of its content."""
+
+    __tablename__ = "usage_event_keys"
+    __table_args__ = {"sqlite_with_rowid": False}
+    transaction_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    content_hash: Mapped[int] = mapped_column(BigInteger)
 
 
 class InvoiceRow(Base):
@@ -270,3 +360,34 @@ class BillCycleRunRow(Base):
     invoice_id: Mapped[str | None] = mapped_column(String(96))
     detail: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RatedEventRow(Base):
+    """A usage event rated against a telco rate table (or marked unrated, with the reason).
+    Unique per usage event transaction id: rating a period twice adds nothing. Money is in
+    nano-units (1e-9 of the currency unit), exact to 9 places."""
+
+    __tablename__ = "rated_events"
+    __table_args__ = (Index("ix_rated_events_period", "subscription_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subscription_id: Mapped[str] = mapped_column(String(64))
+    metric_code: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    service: Mapped[str] = mapped_column(String(8))  # voice | data | sms
+    rate_table_code: Mapped[str] = mapped_column(String(64))
+    rate_table_version: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    destination: Mapped[str] = mapped_column(String(64))  # the number called ('' for data)
+    prefix: Mapped[str] = mapped_column(String(16))
+    destination_name: Mapped[str] = mapped_column(String(200))
+    band: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(BigInteger)  # seconds, bytes or messages
+    billed_quantity: Mapped[int] = mapped_column(BigInteger)  # after charging increments
+    increments: Mapped[str] = mapped_column(String(16))
+    unit_price_nanos: Mapped[int] = mapped_column(BigInteger)  # per minute, MB or message
+    setup_fee_nanos: Mapped[int] = mapped_column(BigInteger)
+    amount_nanos: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(8))  # rated | unrated
+    reason: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime] = mapped_column(UtcDateTime())

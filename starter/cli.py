@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Coroutine
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ usage_app = typer.Typer(no_args_is_help=True, help="Usage events")
 cycle_app = typer.Typer(no_args_is_help=True, help="Bill cycles (BillCycleWorkflow)")
 dunning_app = typer.Typer(no_args_is_help=True, help="Dunning cases (DunningWorkflow)")
 schedule_app = typer.Typer(no_args_is_help=True, help="The daily bill-cycle schedule")
+invoice_app = typer.Typer(no_args_is_help=True, help="Invoices")
 for sub, name in (
     (config_app, "config"),
     (customer_app, "customer"),
@@ -33,6 +34,7 @@ for sub, name in (
     (cycle_app, "bill-cycle"),
     (dunning_app, "dunning"),
     (schedule_app, "schedule"),
+    (invoice_app, "invoice"),
 ):
     app.add_typer(sub, name=name)
 
@@ -130,6 +132,37 @@ def config_check(
     raise typer.Exit(code)
 
 
+@app.command()
+def price(
+    plan: str = typer.Option(None, help="plan code (or give `charge:` in --input)"),
+    currency: str = typer.Option(None, help="ISO 4217 code the plan is sold in"),
+    period_start: datetime = typer.Option(None, formats=["%Y-%m-%d"]),
+    period_end: datetime = typer.Option(None, formats=["%Y-%m-%d"], help="default: plan period"),
+    catalog: Path = typer.Option(None, help="catalog YAML (default: the one in force)"),
+    seats: int = typer.Option(None, min=0, help="quantity for per-seat fees (default 1)"),
+    usage: list[str] = typer.Option(None, help="METRIC=QUANTITY, repeatable"),
+    transactions: list[str] = typer.Option(None, help="METRIC=AMOUNT,AMOUNT,..., repeatable"),
+    coupon: list[str] = typer.Option(None, help="coupon code of the catalog, repeatable"),
+    credits: str = typer.Option(None, help="prepaid credit balance, e.g. 25.00"),
+    bill_cycle_day: int = typer.Option(None, help="calendar alignment day (default 1)"),
+    input_file: Path = typer.Option(None, "--input", help="YAML/JSON file with these keys"),
+) -> None:
+    """Preview a plan's (or one charge's) invoice lines from catalog YAML, as JSON."""
+    from starter.price import PriceInputError, run_price
+
+    options = {
+        "plan": plan, "currency": currency, "catalog": catalog, "seats": seats,
+        "period_start": period_start.date().isoformat() if period_start else None,
+        "period_end": period_end.date().isoformat() if period_end else None,
+        "usage": usage, "transactions": transactions, "coupons": coupon, "credits": credits,
+        "bill_cycle_day": bill_cycle_day,
+    }  # fmt: skip
+    try:
+        print(run_price(options, input_file, get_settings().config_dir))
+    except PriceInputError as exc:
+        raise fail(str(exc)) from None
+
+
 @customer_app.command("add")
 def customer_add(
     customer_id: str,
@@ -222,6 +255,140 @@ def subscription_cancel(
     out.print(f"subscription {subscription_id}: {snap.status}, cancelled on {snap.cancelled_on}")
 
 
+def _change(subscription_id: str, update: str, request: Any, request_id: str | None) -> None:
+    from starter.client import connect
+    from starter.ops import update_subscription
+
+    async def go() -> Any:
+        client = await connect(get_settings())
+        return await update_subscription(client, subscription_id, update, request, request_id)
+
+    out.print_json(run(go()).model_dump_json())
+
+
+_REQUEST_ID = typer.Option(
+    None, "--request-id", help="business key: the same id twice is one change"
+)
+_TIMING = typer.Option("policy", help="policy (the plan's change_policy), immediate or end_of_term")
+
+
+@subscription_app.command("change-plan")
+def subscription_change_plan(
+    subscription_id: str,
+    plan: str = typer.Option(...),
+    quantity: int = typer.Option(None, min=1),
+    timing: str = _TIMING,
+    request_id: str = _REQUEST_ID,
+) -> None:
+    """Move to another plan; prints the proration credited/charged on the next invoice."""
+    from models.contracts import ChangePlanRequest
+
+    request = _contract(ChangePlanRequest, plan_code=plan, quantity=quantity, timing=timing)
+    _change(subscription_id, "change_plan", request, request_id)
+
+
+@subscription_app.command("change-quantity")
+def subscription_change_quantity(
+    subscription_id: str,
+    quantity: int = typer.Option(..., min=1),
+    timing: str = _TIMING,
+    request_id: str = _REQUEST_ID,
+) -> None:
+    """Change the number of seats; prints the proration."""
+    from models.contracts import ChangeQuantityRequest
+
+    request = _contract(ChangeQuantityRequest, quantity=quantity, timing=timing)
+    _change(subscription_id, "change_quantity", request, request_id)
+
+
+@subscription_app.command("pause")
+def subscription_pause(subscription_id: str, request_id: str = _REQUEST_ID) -> None:
+    """Pause: nothing is billed while paused; the unused part of the period is credited."""
+    from models.contracts import PauseRequest
+
+    _change(subscription_id, "pause", PauseRequest(), request_id)
+
+
+@subscription_app.command("resume")
+def subscription_resume(subscription_id: str, request_id: str = _REQUEST_ID) -> None:
+    """Resume a paused subscription; the rest of the period is charged."""
+    from models.contracts import ResumeRequest
+
+    _change(subscription_id, "resume", ResumeRequest(), request_id)
+
+
+@subscription_app.command("reactivate")
+def subscription_reactivate(subscription_id: str, request_id: str = _REQUEST_ID) -> None:
+    """Undo a cancellation (pending at period end, or already effective)."""
+    from starter.client import connect
+    from starter.ops import reactivate_subscription
+
+    async def go() -> Any:
+        settings = get_settings()
+        client = await connect(settings)
+        return await reactivate_subscription(client, settings, subscription_id, request_id)
+
+    out.print_json(run(go()).model_dump_json())
+
+
+@subscription_app.command("apply-coupon")
+def subscription_apply_coupon(
+    subscription_id: str, coupon: str = typer.Option(...), request_id: str = _REQUEST_ID
+) -> None:
+    """Redeem a catalog coupon; it applies from the next invoice."""
+    from models.contracts import ApplyCouponRequest
+
+    _change(subscription_id, "apply_coupon", ApplyCouponRequest(coupon_code=coupon), request_id)
+
+
+def _contract(model: type[T], **fields: Any) -> T:
+    try:
+        return model.model_validate(fields)  # type: ignore[attr-defined,no-any-return]
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"])
+        raise fail(f"{field}: {problem['msg']}") from None
+
+
+@subscription_app.command("preview")
+def subscription_preview(
+    subscription_id: str,
+    on: datetime = typer.Option(None, formats=["%Y-%m-%d"], help="from this date (default today)"),
+) -> None:
+    """The next invoice of the subscription's account, as it would be issued (dry run)."""
+    from models.repo_drafts import preview_next_invoice
+    from models.tables import CustomerRow, SubscriptionRow
+
+    config = _config()
+    with _database().transaction() as session:
+        sub = session.get(SubscriptionRow, subscription_id)
+        if sub is None:
+            raise fail(f"unknown subscription {subscription_id!r}")
+        customer = session.get(CustomerRow, sub.customer_id)
+        assert customer is not None
+        day = on.date() if on else datetime.now(UTC).astimezone(_zone(customer.timezone)).date()
+        preview = preview_next_invoice(session, config, customer, day, datetime.now(UTC))
+        session.rollback()  # a dry run writes nothing
+    out.print_json(preview.model_dump_json())
+
+
+def _config() -> Any:
+    from models.config_loader import ConfigError, load_config
+
+    try:
+        return load_config(get_settings().config_dir)
+    except ConfigError as exc:
+        raise fail(
+            f"invalid configuration ({len(exc.problems)} problems): run `o2c config check`"
+        ) from None
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
 @subscription_app.command("show")
 def subscription_show(subscription_id: str) -> None:
     """Query the workflow's state."""
@@ -234,6 +401,40 @@ def subscription_show(subscription_id: str) -> None:
     out.print_json(run(go()).model_dump_json())
 
 
+@usage_app.command("current")
+def usage_current(subscription_id: str) -> None:
+    """Usage of the open period to date and its estimated charge."""
+    from models.repo_drafts import current_usage
+    from models.tables import SubscriptionRow
+
+    config = _config()
+    with _database().transaction() as session:
+        sub = session.get(SubscriptionRow, subscription_id)
+        if sub is None:
+            raise fail(f"unknown subscription {subscription_id!r}")
+        found = current_usage(session, config, sub, datetime.now(UTC))
+        session.rollback()
+    out.print_json(
+        data={
+            "subscription_id": found.subscription_id,
+            "currency": found.currency,
+            "period_start": found.period_start.isoformat(),
+            "period_end": found.period_end.isoformat(),
+            "as_of": found.as_of.isoformat(),
+            "usage": [
+                {"metric": u.metric_code, "group": u.group, "quantity": str(u.quantity)}
+                for u in found.usage
+            ],
+            "lines": [
+                {"description": line.description, "quantity": str(line.quantity),
+                 "amount": str(line.amount), "amount_minor": line.amount_minor}
+                for line in found.lines
+            ],
+            "estimated_minor": found.estimated_minor,
+        }
+    )  # fmt: skip
+
+
 @usage_app.command("add")
 def usage_add(
     subscription_id: str,
@@ -244,6 +445,7 @@ def usage_add(
 ) -> None:
     """Record one usage event (idempotent by transaction id)."""
     from models.accounts import AccountError, UsageEventCreate, record_usage
+    from models.usage_ingest import metric_codes_of
 
     try:
         event = UsageEventCreate(
@@ -257,15 +459,56 @@ def usage_add(
         raise fail(_first_error(exc)) from None
     except ArithmeticError:
         raise fail(f"--quantity: {quantity!r} is not a decimal number (e.g. 12.5)") from None
+    settings = get_settings()
+    codes = metric_codes_of(_config())
     db = _database()
     try:
         with db.transaction() as session:
-            outcome = record_usage(session, event, datetime.now(UTC))
+            outcome = record_usage(
+                session,
+                event,
+                datetime.now(UTC),
+                metric_codes=codes,
+                late_window=timedelta(days=settings.usage_late_window_days),
+                future_tolerance=timedelta(seconds=settings.usage_future_tolerance_s),
+            )
     except AccountError as exc:
         raise fail(str(exc)) from None
     out.print(f"event {transaction_id}: {outcome}")
     if outcome == "conflict":
         raise typer.Exit(1)
+
+
+@usage_app.command("import")
+def usage_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSONL, or .gz"),
+    file_format: str = typer.Option(None, "--format", help="csv or jsonl (default: file suffix)"),
+    batch_size: int = typer.Option(10_000, "--batch-size", min=1, max=100_000),
+) -> None:
+    """Import usage events from a file (docs/ingestion.md); exit 1 if some were rejected."""
+    from starter.usage_import import run_import
+
+    if file_format not in (None, "csv", "jsonl"):
+        raise fail(f"--format: {file_format!r} is not csv or jsonl")
+    raise typer.Exit(run_import(get_settings(), file, file_format, batch_size))  # type: ignore[arg-type]
+
+
+@app.command("api")
+def api_serve(
+    host: str = typer.Option(None, help="default: O2C_API_HOST (127.0.0.1)"),
+    port: int = typer.Option(None, help="default: O2C_API_PORT (8000)"),
+) -> None:
+    """Serve the REST API (POST /v1/events; API keys from O2C_API_KEYS) with uvicorn."""
+    from api.app import serve
+    from models.config_loader import ConfigError
+
+    settings = get_settings()
+    try:
+        serve(settings, host or settings.api_host, port or settings.api_port)
+    except ConfigError as exc:
+        raise fail(
+            f"invalid configuration ({len(exc.problems)} problems); run `o2c config check`"
+        ) from None
 
 
 @cycle_app.command("run")
@@ -321,6 +564,23 @@ def schedule_install(hour_utc: int = typer.Option(0, min=0, max=23)) -> None:
         return await install_schedule(await connect(get_settings()), get_settings(), hour_utc)
 
     out.print(f"schedule {SCHEDULE_ID}: {run(go())}")
+
+
+@invoice_app.command("usage-export")
+def invoice_usage_export(
+    invoice_id: str,
+    out_file: Path = typer.Option(None, "--out", help="CSV file to write (default: stdout)"),
+) -> None:
+    """Every rated event (calls, data, SMS) of an invoice's usage period, as CSV."""
+    from models.rating_repo import UnknownInvoiceError
+    from starter.usage_export import export_usage
+
+    try:
+        count = export_usage(_database(), invoice_id, out_file)
+    except UnknownInvoiceError as exc:
+        raise fail(str(exc)) from None
+    if out_file is not None:
+        out.print(f"{count} rated events written to {out_file}")
 
 
 def _ensure_config_loaded(db: Any) -> None:

@@ -5,6 +5,8 @@ this process, loads config/, creates five customers in two legal entities and cu
 subscriptions and usage, runs the bill cycle, and follows the dunning cases: one customer pays,
 one is declined and walks the ladder to suspension and write-off, one fails then recovers on the
 first retry, one is in a prorated trial, one hits a gateway network error and is charged once.
+Then acme upgrades mid-period and initech pauses (workflow updates, with their proration), and
+the demo previews acme's next invoice.
 """
 
 from __future__ import annotations
@@ -16,19 +18,27 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy import select
 
 from billing.periods import previous_cycle_on
 from models.accounts import CustomerCreate, UsageEventCreate, add_customer, record_usage
-from models.contracts import SubscriptionWorkflowInput
-from models.tables import DunningCaseRow
+from models.contracts import ChangePlanRequest, PauseRequest, SubscriptionWorkflowInput
+from models.repo_drafts import preview_next_invoice
+from models.tables import CustomerRow, DunningCaseRow
 from payments.standins import start_payment_standins
 from settings import Settings
 from starter.client import connect
-from starter.ops import run_bill_cycle, start_subscription, subscription_state
-from starter.report import print_summary
+from starter.ops import (
+    run_bill_cycle,
+    start_subscription,
+    subscription_state,
+    update_subscription,
+)
+from starter.report import money, print_summary
 from starter.server import is_listening, start_dev_server
 from worker import build_deps, build_worker
 from workflows.dunning import DunningWorkflow, dunning_workflow_id
@@ -154,6 +164,8 @@ async def _run(settings: Settings, started: datetime) -> None:
             totals = await run_bill_cycle(client, settings, cycle_on)
             console.print(f"bill cycle done: {totals}")
             await _follow_dunning(client, deps)
+            await _lifecycle(client, deps)
+    _preview(deps, "acme", started)
     print_summary(console, deps.db, settings, cycle_on, started)
 
 
@@ -193,6 +205,46 @@ async def _follow_dunning(client, deps) -> None:  # type: ignore[no-untyped-def]
         )
         state = await asyncio.wait_for(handle.result(), timeout=120)
         console.print(f"dunning {invoice_id}: {state.status} after steps {state.steps_done}")
+
+
+async def _lifecycle(client, deps) -> None:  # type: ignore[no-untyped-def]
+    """Mid-period changes through the workflow updates: acme upgrades to two enterprise seats
+    (the unused growth days are credited, the enterprise days charged on its next invoice),
+    initech pauses (the unused days are credited, nothing recurring billed while paused)."""
+    upgrade = ChangePlanRequest(plan_code="enterprise-monthly", quantity=2, timing="immediate")
+    for sub_id, update, request, key in (
+        ("sub-acme-1", "change_plan", upgrade, "demo-acme-upgrade"),
+        ("sub-initech-1", "pause", PauseRequest(reason="seasonal"), "demo-initech-pause"),
+    ):
+        result = await update_subscription(client, sub_id, update, request, key)
+        table = Table(title=f"{update} {sub_id}: effective {result.effective_on}")
+        for col in ("kind", "description", "period", "amount (exact)", "amount"):
+            table.add_column(col)
+        for line in result.lines:
+            table.add_row(
+                line.kind, line.description, f"{line.period_start} → {line.period_end}",
+                line.amount, money(line.amount_minor, result.currency),
+            )  # fmt: skip
+        console.print(table)
+
+
+def _preview(deps, customer_id: str, started: datetime) -> None:  # type: ignore[no-untyped-def]
+    """The next invoice of the account, drafted by the code that bills (nothing written)."""
+    with deps.db.transaction() as session:
+        customer = session.get(CustomerRow, customer_id)
+        today = started.astimezone(ZoneInfo(customer.timezone)).date()
+        preview = preview_next_invoice(session, deps.config, customer, today, started)
+        session.rollback()
+    table = Table(title=f"Preview of {customer_id}'s next invoice ({preview.cycle_on}, dry run)")
+    for col in ("kind", "description", "period", "amount"):
+        table.add_column(col)
+    for line in preview.lines:
+        table.add_row(
+            line.kind, line.description, f"{line.period_start} → {line.period_end}",
+            money(line.amount_minor, preview.currency),
+        )  # fmt: skip
+    table.add_row("", "total", "", money(preview.total_minor, preview.currency))
+    console.print(table)
 
 
 def _keep(settings: Settings, server: subprocess.Popen[bytes]) -> None:

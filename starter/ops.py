@@ -3,7 +3,10 @@ Workflow ids are business keys, so starting twice is a no-op rather than a dupli
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import date, timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -13,7 +16,9 @@ from temporalio.client import (
     ScheduleCalendarSpec,
     ScheduleRange,
     ScheduleSpec,
+    WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -29,6 +34,8 @@ from models.contracts import (
     DueCyclesInput,
     DunningState,
     PaymentReceivedSignal,
+    ReactivateRequest,
+    SubscriptionChangeResult,
     SubscriptionSnapshot,
     SubscriptionState,
     SubscriptionWorkflowInput,
@@ -75,6 +82,53 @@ async def cancel_subscription(
         SubscriptionWorkflow.run, subscription_workflow_id(subscription_id)
     )
     return await handle.execute_update(SubscriptionWorkflow.cancel, request)
+
+
+async def update_subscription(
+    client: Client, subscription_id: str, update: str, request: Any, request_id: str | None = None
+) -> Any:
+    """Run one of the workflow's lifecycle updates (change_plan, change_quantity, pause, resume,
+    reactivate, apply_coupon). `request_id` is the caller's business key: the same id twice is
+    one change (Temporal deduplicates the update, the activity its effects)."""
+    handle = client.get_workflow_handle_for(
+        SubscriptionWorkflow.run, subscription_workflow_id(subscription_id)
+    )
+    return await handle.execute_update(
+        update, request, id=request_id, result_type=SubscriptionChangeResult
+    )
+
+
+async def reactivate_subscription(
+    client: Client, settings: Settings, subscription_id: str, request_id: str | None = None
+) -> SubscriptionSnapshot:
+    """Undo a cancellation: through the update while the workflow runs (cancellation at
+    period end), or by starting a new run that reactivates the cancelled subscription."""
+    handle = client.get_workflow_handle_for(
+        SubscriptionWorkflow.run, subscription_workflow_id(subscription_id)
+    )
+    description = await handle.describe()
+    if description.status == WorkflowExecutionStatus.RUNNING:
+        result: SubscriptionChangeResult = await update_subscription(
+            client, subscription_id, "reactivate", ReactivateRequest(), request_id
+        )
+        return result.snapshot
+    last: SubscriptionSnapshot = await handle.result()
+    restart = SubscriptionWorkflowInput(
+        subscription_id=subscription_id,
+        customer_id=last.customer_id,
+        plan_code=last.plan_code,
+        quantity=last.quantity,
+        continued=True,
+        reactivate=True,
+    )
+    new_run = await start_subscription(client, settings, restart)
+    for _ in range(100):  # the new run reactivates in its first activity
+        with contextlib.suppress(WorkflowQueryFailedError):
+            state = await new_run.query(SubscriptionWorkflow.state)
+            if state.snapshot.status != "cancelled":
+                return state.snapshot
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"subscription {subscription_id} was not reactivated within 10 s")
 
 
 async def run_bill_cycle(

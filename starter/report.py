@@ -24,7 +24,7 @@ from models.tables import (
 from settings import Settings
 
 
-def _money(amount_minor: int, currency: str) -> str:
+def money(amount_minor: int, currency: str) -> str:
     return format_currency(from_minor(amount_minor, currency), currency, locale="en_US")
 
 
@@ -43,7 +43,7 @@ def print_summary(
             )
             invoices.add_row(
                 inv.number, inv.customer_id, f"{inv.period_start} → {inv.period_end}",
-                str(n_lines), _money(inv.total_minor, inv.currency), inv.status,
+                str(n_lines), money(inv.total_minor, inv.currency), inv.status,
             )  # fmt: skip
         console.print(invoices)
 
@@ -57,7 +57,7 @@ def print_summary(
         ):
             payments.add_row(
                 p.invoice_id, str(p.attempt_no), p.gateway, p.idempotency_key,
-                _money(p.amount_minor, p.currency), p.status, p.decline_code or "",
+                money(p.amount_minor, p.currency), p.status, p.decline_code or "",
             )  # fmt: skip
         console.print(payments)
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from temporalio.testing import ActivityEnvironment
+
+from activities.bill_cycle import BillCycleActivities
+from activities.deps import Deps
 from activities.subscriptions import SubscriptionActivities
 from models.accounts import CustomerCreate, add_customer
 from models.contracts import (
     CreateSubscriptionInput,
+    InvoiceBatchInput,
     SubscriptionSnapshot,
     SubscriptionWorkflowInput,
 )
 from models.db import Database
+from models.tables import InvoiceRow
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -61,3 +67,20 @@ def make_subscription(
         started_on=started_on,
     )
     return activities.create_subscription(CreateSubscriptionInput(request=request, as_of=as_of))
+
+
+def bill_account(deps: Deps, customer_id: str, cycle_on: date, as_of: datetime) -> InvoiceRow:
+    """Run the bill-cycle invoice activity for one account; its (detached) invoice."""
+    batch = InvoiceBatchInput(
+        bill_cycle_key=f"bill-cycle-{cycle_on.isoformat()}",
+        cycle_on=cycle_on,
+        customer_ids=[customer_id],
+        as_of=as_of,
+    )
+    result = ActivityEnvironment().run(BillCycleActivities(deps).invoice_batch, batch)
+    assert result.totals.parked == 0, f"account {customer_id} parked"
+    with deps.db.transaction() as session:
+        invoice = session.get(InvoiceRow, result.invoice_ids[0])
+        assert invoice is not None
+        session.expunge(invoice)
+        return invoice

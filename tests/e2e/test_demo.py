@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from models.db import Database
 from models.tables import (
+    BillingAdjustmentRow,
     DunningCaseRow,
     InvoiceRow,
     NotificationRow,
@@ -52,6 +53,13 @@ async def test_demo_month(tmp_path: Path) -> None:
         )
         assert statuses["globex"] == "cancelled"
         assert statuses["umbrella"] == "trialing"
+        assert statuses["initech"] == "paused"  # the pause update
+        acme = s.scalars(select(SubscriptionRow).where(SubscriptionRow.customer_id == "acme")).one()
+        assert (acme.plan_code, acme.quantity) == ("enterprise-monthly", 2)  # the upgrade
+        pending = s.scalars(
+            select(BillingAdjustmentRow.kind).where(BillingAdjustmentRow.invoice_id.is_(None))
+        ).all()
+        assert pending == ["proration"] * 3  # acme's credit and charge, initech's credit
         notices = s.scalar(select(func.count()).select_from(NotificationRow))
         assert notices == 15
     outbox = demo_settings(base).outbox_dir

@@ -5,18 +5,12 @@ reactivating the suspended subscription, and the daily bill-cycle schedule."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.deps import Deps
 from models.contracts import CancelSubscriptionRequest, SubscriptionWorkflowInput
@@ -29,55 +23,13 @@ from starter.ops import (
     install_schedule,
     report_payment,
     run_bill_cycle,
-    start_subscription,
     subscription_state,
 )
+from tests.e2e.devserver import started
 from tests.factories import make_customer
-from worker import WORKFLOWS, activities_of
-from workflows.common import SEARCH_ATTRIBUTE_NAMES
 from workflows.dunning import DunningWorkflow, dunning_workflow_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.db]
-
-
-@pytest_asyncio.fixture
-async def dev_env(deps: Deps) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(get_settings().temporal_cli_path),
-        data_converter=pydantic_data_converter,
-        search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
-        dev_server_log_level="error",
-    )
-    demo_config = deps.config.model_copy(
-        update={
-            "entities": [
-                e.model_copy(update={"dunning_ladder": "demo"}) for e in deps.config.entities
-            ]
-        }
-    )
-    fast = Deps(deps.db, demo_config, deps.gateways, deps.notifier, deps.renderer)
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        async with Worker(
-            env.client,
-            task_queue="o2c-e2e",
-            workflows=list(WORKFLOWS),
-            activities=activities_of(fast),
-            activity_executor=executor,
-        ):
-            yield env, "o2c-e2e"
-    await env.shutdown()
-
-
-async def _started(env: WorkflowEnvironment, request: SubscriptionWorkflowInput) -> None:
-    settings = get_settings().model_copy(update={"task_queue": "o2c-e2e"})
-    await start_subscription(env.client, settings, request)
-    for _ in range(100):
-        try:
-            await subscription_state(env.client, request.subscription_id)
-            return
-        except Exception:
-            await asyncio.sleep(0.1)
-    raise AssertionError("subscription not created")
 
 
 async def test_cancel_update_and_validator(
@@ -88,7 +40,7 @@ async def test_cancel_update_and_validator(
     request = SubscriptionWorkflowInput(
         subscription_id="cancel-me-1", customer_id="cancel-me", plan_code="growth-monthly"
     )
-    await _started(env, request)
+    await started(env, request)
     at_end = CancelSubscriptionRequest(mode="period_end")
     snap = await cancel_subscription(env.client, "cancel-me-1", at_end)
     assert (snap.status, snap.cancelled_on) == ("active", snap.period_end_on)
@@ -98,7 +50,7 @@ async def test_cancel_update_and_validator(
     assert state.snapshot.status == "active"  # the rejected update left no trace
 
     make_customer(deps.db, "cancel-now", timezone="UTC", bill_cycle_day=1)
-    await _started(
+    await started(
         env,
         SubscriptionWorkflowInput(
             subscription_id="cancel-now-1", customer_id="cancel-now", plan_code="growth-monthly"
@@ -117,7 +69,7 @@ async def test_payment_signal_ends_dunning_and_reactivates(
         deps.db, "latepayer", token="pm_card_chargeDeclined", timezone="UTC",
         bill_cycle_day=today.day,
     )  # fmt: skip
-    await _started(
+    await started(
         env,
         SubscriptionWorkflowInput(
             subscription_id="latepayer-1",

@@ -1,12 +1,21 @@
 """Fixtures for the integration tests: unique ids (the payment stand-ins live for the whole
-session and remember idempotency keys and invoices) and an activity context for heartbeats."""
+session and remember idempotency keys and invoices), an activity context for heartbeats, and
+the `o2c` command line run in process against the test database."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from click.testing import Result
 from temporalio.testing import ActivityEnvironment
+from typer.testing import CliRunner
+
+from models.db import Database
+from settings import PROJECT_ROOT, get_settings
+from starter.cli import app
 
 
 @pytest.fixture
@@ -19,3 +28,22 @@ def uid() -> str:
 def activity_env() -> ActivityEnvironment:
     """Runs activity methods that call ``activity.heartbeat`` outside a worker."""
     return ActivityEnvironment()
+
+
+@pytest.fixture
+def cli_env(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Settings pointing at the test database and a temporary var dir, read afresh."""
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    monkeypatch.setenv("O2C_VAR_DIR", str(var_dir))
+    monkeypatch.setenv("O2C_DATABASE_URL", db.url)
+    monkeypatch.setenv("O2C_CONFIG_DIR", str(PROJECT_ROOT / "config"))
+    monkeypatch.setenv("COLUMNS", "250")  # a wide terminal: rich must not wrap the one line
+    get_settings.cache_clear()
+    yield var_dir
+    get_settings.cache_clear()
+
+
+def o2c(*args: str) -> Result:
+    """The `o2c` command line, in process."""
+    return CliRunner().invoke(app, list(args))

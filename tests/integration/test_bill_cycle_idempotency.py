@@ -53,8 +53,9 @@ def usage(db: Database, sub_id: str, tx: str, metric: str, qty: str, at: datetim
         transaction_id=tx, subscription_id=sub_id, metric_code=metric, occurred_at=at,
         quantity=Decimal(qty),
     )  # fmt: skip
+    received_at = at  # events arrive as they happen
     with db.transaction() as session:
-        assert record_usage(session, event, AS_OF) == "accepted"
+        assert record_usage(session, event, received_at) == "accepted"
 
 
 def minor(amount: Decimal) -> int:
@@ -339,13 +340,13 @@ def test_rerun_of_invoice_batch_alone_returns_the_existing_invoices(
 def _unpriced_currency(db: Database, customer_id: str) -> str:
     make_customer(db, customer_id, currency="GBP")
     _raw_subscription(db, customer_id, "growth-monthly", 1)
-    return "has no price in GBP"
+    return "plan growth-monthly v1: plan 'growth-monthly' is not sold in GBP"
 
 
 def _plan_not_in_catalog(db: Database, customer_id: str) -> str:
     make_customer(db, customer_id)
     _raw_subscription(db, customer_id, "growth-monthly", 99)
-    return "plan growth-monthly v99 not in catalog"
+    return "plan growth-monthly v99: unknown catalog version 99"
 
 
 def _raw_subscription(db: Database, customer_id: str, plan: str, version: int) -> None:

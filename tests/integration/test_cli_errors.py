@@ -4,38 +4,18 @@ validation before connecting)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import Result
-from typer.testing import CliRunner
 
 from models.db import Database
 from settings import PROJECT_ROOT, get_settings
-from starter.cli import app
+from tests.integration.conftest import o2c
 
 pytestmark = pytest.mark.db
 
 INVALID = PROJECT_ROOT / "tests" / "fixtures" / "config_invalid"
-
-
-@pytest.fixture
-def cli_env(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Settings pointing at the test database and a temporary var dir, read afresh."""
-    var_dir = tmp_path / "var"
-    var_dir.mkdir()
-    monkeypatch.setenv("O2C_VAR_DIR", str(var_dir))
-    monkeypatch.setenv("O2C_DATABASE_URL", db.url)
-    monkeypatch.setenv("O2C_CONFIG_DIR", str(PROJECT_ROOT / "config"))
-    monkeypatch.setenv("COLUMNS", "250")  # a wide terminal: rich must not wrap the one line
-    get_settings.cache_clear()
-    yield var_dir
-    get_settings.cache_clear()
-
-
-def o2c(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
 
 
 def assert_one_error_line(result: Result, expected: str) -> None:
@@ -149,7 +129,7 @@ def test_config_check_on_the_shipped_config_passes(cli_env: Path) -> None:
     result = o2c("config", "check", "--config-dir", str(PROJECT_ROOT / "config"))
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "config check: OK (1 catalog(s), 2 dunning ladder(s), 2 legal entity(ies))\n"
+        "config check: OK (2 catalog(s), 2 dunning ladder(s), 2 legal entity(ies))\n"
     )
 
 
@@ -167,3 +147,19 @@ def test_fresh_var_dir_is_created_on_first_use(
         get_settings.cache_clear()
     assert_one_error_line(result, "unknown subscription 'sub-nope'")
     assert (var_dir / "o2c.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [("subscription", "preview"), ("usage", "current")], ids=["preview", "current"]
+)
+def test_preview_and_current_usage_of_an_unknown_subscription(
+    cli_env: Path, command: tuple[str, str]
+) -> None:
+    assert_one_error_line(o2c(*command, "sub-nope"), "unknown subscription 'sub-nope'")
+
+
+def test_change_plan_with_a_bad_timing(cli_env: Path) -> None:
+    result = o2c(
+        "subscription", "change-plan", "s1", "--plan", "growth-monthly", "--timing", "soon"
+    )
+    assert_one_error_line(result, "timing: Input should be 'policy', 'immediate' or 'end_of_term'")

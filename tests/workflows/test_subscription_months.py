@@ -58,7 +58,7 @@ async def test_three_billing_months(
                     occurred_at=at,
                     quantity=Decimal(1000),
                 ),
-                now,
+                at,  # received as it happens (events ahead of the clock are refused)
             )
 
     await run_cycle(time_env, task_queue, c0)  # prorated first period after the trial
