@@ -1,38 +1,22 @@
-"""Read billing inputs (account, subscriptions with their prices, usage totals) and store
-invoices. Usage is aggregated set-based in the database, never row by row in Python."""
+"""Account terms, invoice storage with gapless numbers per legal entity, and the look-ups of
+the bill cycle (due accounts, an existing invoice). The inputs of an invoice are read by
+`models.repo_drafts`."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from billing.invoice import (
-    AccountTerms,
-    FlatCharge,
-    InvoiceDraft,
-    SubscriptionTerms,
-    UsageCharge,
-    UsageTotal,
-)
+from billing.invoice import AccountTerms, InvoiceDraft
 from billing.periods import BillingPeriod
 from models.tables import (
     CustomerRow,
     InvoiceLineRow,
     InvoiceRow,
     LegalEntityRow,
-    PlanPriceRow,
-    PlanRow,
-    SubscriptionRow,
-    UsageEventRow,
 )
-
-
-class MissingPriceError(LookupError):
-    pass
 
 
 def invoice_id_for(customer_id: str, period: BillingPeriod) -> str:
@@ -47,98 +31,6 @@ def account_terms(customer: CustomerRow) -> AccountTerms:
         timezone=customer.timezone,
         bill_cycle_day=customer.bill_cycle_day,
     )
-
-
-def subscription_terms(session: Session, customer: CustomerRow) -> list[SubscriptionTerms]:
-    subs = session.scalars(
-        select(SubscriptionRow)
-        .where(SubscriptionRow.customer_id == customer.id)
-        .order_by(SubscriptionRow.id)
-    ).all()
-    return [_terms(session, sub, customer.currency) for sub in subs]
-
-
-def _terms(session: Session, sub: SubscriptionRow, currency: str) -> SubscriptionTerms:
-    plan = session.get(PlanRow, (sub.plan_code, sub.catalog_version))
-    if plan is None:
-        raise MissingPriceError(
-            f"subscription {sub.id}: plan {sub.plan_code} v{sub.catalog_version} not in catalog"
-        )
-    prices = session.scalars(
-        select(PlanPriceRow)
-        .where(
-            PlanPriceRow.plan_code == sub.plan_code,
-            PlanPriceRow.catalog_version == sub.catalog_version,
-            PlanPriceRow.currency == currency,
-        )
-        .order_by(PlanPriceRow.charge_index)
-    ).all()
-    if not prices:
-        raise MissingPriceError(
-            f"subscription {sub.id}: plan {sub.plan_code} v{sub.catalog_version} "
-            f"has no price in {currency}"
-        )
-    flat = tuple(
-        FlatCharge(description=p.description, unit_amount=Decimal(p.unit_amount))
-        for p in prices
-        if p.charge_type == "flat"
-    )
-    usage = tuple(
-        UsageCharge(
-            metric_code=p.metric_code or "",
-            description=p.description,
-            unit_amount=Decimal(p.unit_amount),
-        )
-        for p in prices
-        if p.charge_type == "per_unit"
-    )
-    return SubscriptionTerms(
-        subscription_id=sub.id,
-        plan_code=sub.plan_code,
-        plan_name=plan.name,
-        quantity=sub.quantity,
-        status=sub.status,  # type: ignore[arg-type]
-        started_on=sub.started_on,
-        trial_end_on=sub.trial_end_on,
-        cancelled_on=sub.cancelled_on,
-        flat_charges=flat,
-        usage_charges=usage,
-    )
-
-
-def usage_totals(
-    session: Session,
-    subscriptions: list[SubscriptionTerms],
-    start_at: datetime,
-    end_at: datetime,
-) -> list[UsageTotal]:
-    """Sum usage per (subscription, metric) over [start_at, end_at) in one grouped query."""
-    wanted = {(s.subscription_id, metric) for s in subscriptions for metric in s.metric_codes()}
-    if not wanted:
-        return []
-    rows = session.execute(
-        select(
-            UsageEventRow.subscription_id,
-            UsageEventRow.metric_code,
-            func.sum(UsageEventRow.quantity_units),
-            func.sum(UsageEventRow.quantity_nanos),
-        )
-        .where(
-            UsageEventRow.subscription_id.in_({sub for sub, _ in wanted}),
-            UsageEventRow.occurred_at >= start_at,
-            UsageEventRow.occurred_at < end_at,
-        )
-        .group_by(UsageEventRow.subscription_id, UsageEventRow.metric_code)
-    ).all()
-    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for subscription_id, metric_code, units, nanos in rows:
-        if (subscription_id, metric_code) in wanted and units is not None:
-            # exact: integer sums of units and of nanos (10^-9), joined as one Decimal
-            totals[(subscription_id, metric_code)] += Decimal(units) + Decimal(nanos).scaleb(-9)
-    return [
-        UsageTotal(subscription_id=sub, metric_code=metric, quantity=qty)
-        for (sub, metric), qty in sorted(totals.items())
-    ]
 
 
 def allocate_invoice_number(session: Session, entity_code: str) -> tuple[int, str]:

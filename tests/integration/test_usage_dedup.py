@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from activities.deps import Deps
 from activities.subscriptions import SubscriptionActivities
+from billing.metrics import MetricSpec
 from models.accounts import AccountError, UsageEventCreate, record_usage
 from models.db import Database
-from models.repo_billing import subscription_terms, usage_totals
 from models.tables import CustomerRow, SubscriptionRow, UsageEventRow
+from models.usage_aggregate import aggregate_usage
 from models.usage_ingest import IngestPolicy, IngestResult, UsageIngestor
 from tests.factories import make_customer, make_subscription
 
@@ -141,8 +142,8 @@ def test_usage_totals_keep_nine_decimal_places(deps: Deps, subscription_id: str)
         assert sub is not None
         customer = session.get(CustomerRow, sub.customer_id)
         assert customer is not None
-        terms = subscription_terms(session, customer)
-        totals = usage_totals(session, terms, AT - timedelta(days=1), AT + timedelta(days=1))
+        window = (AT - timedelta(days=1), AT + timedelta(days=1))
+        totals = aggregate_usage(session, [MetricSpec("api_calls")], *window, [subscription_id])
     assert [(t.metric_code, t.quantity) for t in totals] == [
         ("api_calls", Decimal("200000000.000000002"))
     ]

@@ -22,11 +22,12 @@ from sqlalchemy.engine import make_url
 
 from activities.deps import Deps
 from activities.subscriptions import SubscriptionActivities
+from billing.metrics import MetricSpec
 from models.accounts import AccountError, UsageEventCreate, record_usage
 from models.config import ConfigSnapshot
 from models.db import Database, alembic_config, make_engine
-from models.repo_billing import subscription_terms, usage_totals
 from models.tables import CustomerRow, InvoiceRow, UsageEventKeyRow, UsageEventRow
+from models.usage_aggregate import aggregate_usage
 from models.usage_ingest import (
     IngestPolicy,
     IngestResult,
@@ -174,9 +175,9 @@ def test_exact_quantities_sum_exactly_in_the_database(
     with deps.db.transaction() as session:
         customer = session.get(CustomerRow, sub.replace("-s", "-c"))
         assert customer is not None
-        terms = subscription_terms(session, customer)
         start = datetime(2026, 11, 1, tzinfo=UTC)
-        totals = usage_totals(session, terms, start, start + timedelta(days=30))
+        end = start + timedelta(days=30)
+        totals = aggregate_usage(session, [MetricSpec("api_calls")], start, end, [sub])
     assert [(t.metric_code, t.quantity) for t in totals] == [
         ("api_calls", Decimal("37037036703702.370370368"))
     ]
