@@ -202,3 +202,18 @@ def test_coupon_applies_from_the_next_invoice_for_its_duration(deps: Deps) -> No
     assert march.total_minor == 19900  # `once` is over
     with pytest.raises(ApplicationError, match="already applied"):
         _change(subs, "apply_coupon", "cp2", datetime(2027, 3, 2, tzinfo=UTC), apply_coupon=welcome)
+
+
+def test_moving_to_a_new_catalog_version_is_an_explicit_change_plan(deps: Deps) -> None:
+    subs = _setup(deps)  # sold on catalog v1 in December
+    jan_11 = datetime(2027, 1, 11, 12, tzinfo=UTC)
+    january = bill_account(deps, "acme", date(2027, 1, 1), JAN_1)
+    assert january.total_minor == 19900  # v2 is in force, the subscription keeps v1
+    with deps.db.transaction() as session:
+        row = session.get(SubscriptionRow, "acme-1")
+        assert row is not None and row.catalog_version == 1
+    same_plan = ChangePlanRequest(plan_code="growth-monthly", timing="immediate")
+    moved = _change(subs, "change_plan", "v2", jan_11, change_plan=same_plan)
+    assert moved.snapshot.catalog_version == 2
+    assert moved.net_minor == 0  # growth costs the same in v2: credit and charge cancel out
+    assert [line.amount_minor for line in moved.lines] == [-13481, 13481]

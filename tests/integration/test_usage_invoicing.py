@@ -5,10 +5,14 @@ next invoice, never dropped."""
 
 from __future__ import annotations
 
+import itertools
+import random
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from activities.deps import Deps
@@ -17,6 +21,7 @@ from models.accounts import UsageEventCreate, record_usage
 from models.config_metrics import MetricConfig
 from models.repo_drafts import current_usage
 from models.tables import InvoiceLineRow, SubscriptionRow
+from models.usage_ingest import IngestPolicy, UsageIngestor, metric_codes_of
 from tests.factories import bill_account, make_customer, make_subscription
 
 pytestmark = pytest.mark.db
@@ -140,3 +145,51 @@ def test_late_events_become_an_adjustment_on_the_next_invoice(deps: Deps) -> Non
 
     march = bill_account(deps, "late", date(2027, 3, 1), datetime(2027, 3, 1, 12, tzinfo=UTC))
     assert "Late usage: API calls" not in _lines(deps, march.id)  # billed once
+
+
+_runs = itertools.count()
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    quantities=st.lists(st.integers(0, 10**6), min_size=1, max_size=40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_random_batches_in_random_order_give_identical_invoices(
+    deps: Deps, quantities: list[int], seed: int
+) -> None:
+    """The same events sent whole, or split into random batches in random order (with some
+    sent twice), give the same invoice lines."""
+    ingestor = UsageIngestor(deps.db, IngestPolicy(metric_codes_of(deps.config)))
+    dec_1 = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    now = datetime(2026, 12, 31, tzinfo=UTC)
+    rng = random.Random(seed)
+    invoices = []
+    for split in (False, True):
+        run = next(_runs)
+        customer, sub = f"rnd{run}", f"rnd{run}-1"
+        make_customer(deps.db, customer, timezone="UTC", bill_cycle_day=1)
+        make_subscription(
+            SubscriptionActivities(deps), sub, customer, started_on=date(2026, 12, 1), as_of=dec_1
+        )
+        events = [
+            {"transaction_id": f"{sub}-{i}", "subscription_id": sub,
+             "metric": "api_calls" if i % 3 else "storage_gb",
+             "timestamp": f"2026-12-{1 + i % 28:02d}T10:00:00Z", "quantity": f"{q}.{i:03d}"}
+            for i, q in enumerate(quantities)
+        ]  # fmt: skip
+        batches = [events]
+        if split:
+            shuffled = events + rng.sample(events, k=min(3, len(events)))  # a few resent
+            rng.shuffle(shuffled)
+            cuts = sorted(rng.sample(range(len(shuffled) + 1), k=3))
+            batches = [shuffled[a:b] for a, b in itertools.pairwise([0, *cuts, len(shuffled)])]
+        for batch in batches:
+            ingestor.ingest(batch, now)
+        invoice = bill_account(deps, customer, date(2027, 1, 1), datetime(2027, 1, 1, tzinfo=UTC))
+        invoices.append((invoice.total_minor, sorted(_lines(deps, invoice.id).items())))
+    assert invoices[0] == invoices[1]
