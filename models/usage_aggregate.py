@@ -111,8 +111,15 @@ def _amount(spec: MetricSpec) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     return value, literal(0, BigInteger)
 
 
-def _where(spec: MetricSpec, by_subscription: bool) -> list[ColumnElement[bool]]:
-    metric = _col(usage.c.metric_code, scan=not by_subscription)
+def index_only(spec: MetricSpec) -> bool:
+    """Whether the period index (which covers the quantity) answers the metric alone: sums,
+    counts and maxima of the quantity with no property filter or grouping."""
+    plain = spec.field is None and not spec.filters and spec.group_by is None
+    return plain and spec.aggregation in ("sum", "count", "max")
+
+
+def _where(spec: MetricSpec, by_subscription: bool, scan: bool) -> list[ColumnElement[bool]]:
+    metric = _col(usage.c.metric_code, scan)
     conditions: list[ColumnElement[bool]] = [metric == spec.code]
     if by_subscription:
         conditions.append(usage.c.subscription_id.in_(bindparam("subs", expanding=True)))
@@ -130,13 +137,18 @@ def metric_query(
     spec: MetricSpec, start_at: datetime, end_at: datetime, by_subscription: bool
 ) -> Select[Any]:
     """The query for one metric: rows (subscription_id, grp, units, nanos)."""
-    where = _where(spec, by_subscription)
+    # every subscription of a period: one sequential scan of the rows, unless the covering
+    # index answers alone; a list of subscriptions: the index
+    scan = not by_subscription and not index_only(spec)
+    where = _where(spec, by_subscription, scan)
     kind = spec.aggregation
     if kind == "time_weighted_sum":
-        return _time_weighted_query(spec, where, start_at, end_at, not by_subscription)
-    where += _in_period(start_at, end_at, scan=not by_subscription)
+        return _time_weighted_query(spec, where, start_at, end_at, scan)
+    where += _in_period(start_at, end_at, scan)
     sub, grp = usage.c.subscription_id, _group(spec)
-    by = (_col(sub, scan=not by_subscription), grp)  # group/partition keys
+    # group/partition keys; without a grouping property the subscription alone, so that the
+    # index order serves the GROUP BY (no sort)
+    by = (_col(sub, scan), grp) if spec.group_by else (_col(sub, scan),)
     units, nanos = _amount(spec)
     if kind == "sum":
         return select(sub, grp, func.sum(units), func.sum(nanos)).where(*where).group_by(*by)
@@ -244,7 +256,7 @@ def _with_transactions(
     sub, grp = usage.c.subscription_id, _group(spec)
     query = (
         select(sub, grp, units, nanos)
-        .where(*_where(spec, by_sub), *_in_period(start_at, end_at, scan=not by_sub))
+        .where(*_where(spec, by_sub, not by_sub), *_in_period(start_at, end_at, scan=not by_sub))
         .order_by(sub, usage.c.occurred_at, usage.c.transaction_id)
     )
     values: dict[tuple[str, str | None], list[Decimal]] = {}
