@@ -30,7 +30,7 @@ from models.tables import (
     SubscriptionRow,
     UsageEventRow,
 )
-from models.usage_aggregate import SUBSCRIPTION_CHUNK, property_text
+from models.usage_aggregate import property_text, subscription_chunks
 
 CHUNK_SIZE = 10_000
 MAX_REASONS = 20
@@ -115,7 +115,7 @@ def rate_period(
     result = RatingRunResult()
     query = _events_query(table, start_at, end_at, subscription_ids is not None)
     insert = _insert(session)
-    for params in _sub_chunks(subscription_ids):
+    for params in subscription_chunks(subscription_ids):
         _forget_unrated(session, start_at, end_at, params.get("subs"))
         after_id = 0
         while True:
@@ -128,15 +128,6 @@ def rate_period(
             result.inserted += len(session.connection().execute(insert, batch).all())
             after_id = rows[-1].id
     return result
-
-
-def _sub_chunks(subscription_ids: Collection[str] | None) -> Iterator[dict[str, Any]]:
-    if subscription_ids is None:
-        yield {}
-        return
-    ordered = sorted(set(subscription_ids))
-    for i in range(0, len(ordered), SUBSCRIPTION_CHUNK):
-        yield {"subs": ordered[i : i + SUBSCRIPTION_CHUNK]}
 
 
 def _forget_unrated(
@@ -235,7 +226,7 @@ def rated_totals(
     if subscription_ids is not None:
         query = query.where(r.subscription_id.in_(bindparam("subs", expanding=True)))
     totals: list[RatedTotal] = []
-    for params in _sub_chunks(subscription_ids):
+    for params in subscription_chunks(subscription_ids):
         for sub, service, name, band, currency, count, qty, billed, nanos in session.execute(
             query, params
         ):
@@ -262,7 +253,9 @@ def unrated_count(
     )
     if subscription_ids is not None:
         query = query.where(r.subscription_id.in_(bindparam("subs", expanding=True)))
-    return sum(int(session.execute(query, p).scalar_one()) for p in _sub_chunks(subscription_ids))
+    return sum(
+        int(session.execute(query, p).scalar_one()) for p in subscription_chunks(subscription_ids)
+    )
 
 
 # --- per-invoice detail export ------------------------------------------------------------------
@@ -316,7 +309,7 @@ def _stream(
         .order_by(r.subscription_id, r.occurred_at, r.transaction_id)
         .execution_options(yield_per=CHUNK_SIZE)
     )
-    for params in _sub_chunks(subs):
+    for params in subscription_chunks(subs):
         for row in session.execute(query, params):
             yield _export_fields(row)
 

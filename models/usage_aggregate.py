@@ -232,7 +232,7 @@ def aggregate_metric(
     query = metric_query(spec, start_at, end_at, by_subscription=subscription_ids is not None)
     totals: list[UsageTotal] = []
     weighted = spec.aggregation == "time_weighted_sum"
-    for params in _chunks(subscription_ids):
+    for params in subscription_chunks(subscription_ids):
         for sub, group, units, nanos in session.execute(query, params).all():
             quantity = exact_quantity(int(units or 0), int(nanos or 0))
             if weighted:
@@ -260,7 +260,7 @@ def _with_transactions(
         .order_by(sub, usage.c.occurred_at, usage.c.transaction_id)
     )
     values: dict[tuple[str, str | None], list[Decimal]] = {}
-    for params in _chunks(subscription_ids):
+    for params in subscription_chunks(subscription_ids):
         for s, g, u, n in session.execute(query, params):
             values.setdefault((s, g), []).append(exact_quantity(int(u or 0), int(n or 0)))
     totals = [
@@ -278,7 +278,8 @@ def exact_quantity(units: int, nanos: int) -> Decimal:
     return Decimal(units * 1_000_000_000 + nanos).scaleb(-9, _EXACT)
 
 
-def _chunks(subscription_ids: Collection[str] | None) -> Iterator[dict[str, Any]]:
+def subscription_chunks(subscription_ids: Collection[str] | None) -> Iterator[dict[str, Any]]:
+    """Bind parameters `subs` in chunks of ids (one empty dict for every subscription)."""
     if subscription_ids is None:
         yield {}
         return
@@ -318,4 +319,5 @@ __all__ = [
     "aggregate_usage",
     "current_usage",
     "metric_query",
+    "subscription_chunks",
 ]
