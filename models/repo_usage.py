@@ -1,6 +1,7 @@
 """Usage inputs of an invoice, computed set-based in the database: aggregated totals per
 (subscription, metric, group) for the catalog's metrics, telco-rated rollups for `rated`
-charges, and late-usage adjustments for the previous, already invoiced usage period.
+charges, and late-usage adjustments for the previous, already invoiced usage period (the
+difference itself is computed by the pure `billing.late_usage`).
 
 Metrics are defined by the catalog version each subscription was sold on (the newest version
 wins when two subscriptions of one account disagree on a metric's definition). Rated charges
@@ -25,8 +26,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from billing.invoice import AccountTerms, UsageTotal, build_invoice
+from billing.late_usage import BilledLine, late_usage_lines
 from billing.metrics import MetricSpec
-from billing.money import quantize_precise
+from billing.money import div_precise
 from billing.periods import BillingPeriod, local_start_utc
 from billing.pricing import ExtraLine, Percentage
 from models.config import ConfigSnapshot
@@ -34,8 +36,6 @@ from models.rating_repo import rate_period, rated_totals
 from models.repo_terms import BilledSubscription, SubscriptionTermsError
 from models.tables import InvoiceLineRow, InvoiceRow, UsageEventRow
 from models.usage_aggregate import aggregate_metric
-
-LATE_PREFIX = "Late usage: "
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,7 @@ def _rated_lines(
         rate_period(session, table.to_core(), start_at, end_at, now, sorted(set(subscription_ids)))
         for total in rated_totals(session, start_at, end_at, sorted(set(subscription_ids))):
             billed_quantity = Decimal(total.billed_quantity)
-            unit = (
-                quantize_precise(total.amount / billed_quantity) if billed_quantity else Decimal(0)
-            )
+            unit = div_precise(total.amount, billed_quantity) if billed_quantity else Decimal(0)
             lines.append(
                 ExtraLine(
                     kind="usage",
@@ -163,33 +161,8 @@ def late_usage_adjustments(
         previous_cycle_on,
         extra_lines=inputs.rated_lines,
     )
-    now_lines = {
-        (line.subscription_id, line.description): (line.quantity, line.amount, line.metric_code)
-        for line in repriced.lines
-        if line.kind == "usage"
-    }
     billed = _billed_usage(session, account.customer_id, previous.id, period)
-    lines: list[ExtraLine] = []
-    for key in sorted(set(now_lines) | set(billed)):
-        quantity, amount, metric = now_lines.get(key, (Decimal(0), Decimal(0), None))
-        was_quantity, was_amount = billed.get(key, (Decimal(0), Decimal(0)))
-        if amount == was_amount and quantity == was_quantity:
-            continue
-        subscription_id, description = key
-        lines.append(
-            ExtraLine(
-                kind="adjustment",
-                description=f"{LATE_PREFIX}{description}",
-                subscription_id=subscription_id,
-                metric_code=metric,
-                quantity=quantity - was_quantity,
-                unit_amount=Decimal(0),
-                amount=amount - was_amount,
-                period_start=period.start,
-                period_end=period.end,
-            )
-        )
-    return lines
+    return late_usage_lines(repriced.lines, billed, period)
 
 
 def _late_events(
@@ -215,10 +188,9 @@ def _late_events(
 
 def _billed_usage(
     session: Session, customer_id: str, invoice_id: str, period: BillingPeriod
-) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+) -> list[BilledLine]:
     """What was billed for the usage period: its invoice's usage lines plus the late-usage
-    adjustments billed since, per (subscription, description)."""
-    billed: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+    adjustments billed since."""
     rows = session.execute(
         select(
             InvoiceLineRow.subscription_id,
@@ -238,9 +210,7 @@ def _billed_usage(
             ),
         )
     ).all()
-    for subscription_id, description, kind, quantity, amount in rows:
-        name = description.removeprefix(LATE_PREFIX) if kind == "adjustment" else description
-        key = (subscription_id, name)
-        was_quantity, was_amount = billed.get(key, (Decimal(0), Decimal(0)))
-        billed[key] = (was_quantity + Decimal(quantity), was_amount + Decimal(amount))
-    return billed
+    return [
+        BilledLine(sub, description, kind, Decimal(quantity), Decimal(amount))
+        for sub, description, kind, quantity, amount in rows
+    ]

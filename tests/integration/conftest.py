@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from temporalio.testing import ActivityEnvironment
 from typer.testing import CliRunner
 
-from models.db import Database
+from models.db import Database, make_engine
 from settings import PROJECT_ROOT, get_settings
 from starter.cli import app
 
@@ -47,3 +49,23 @@ def cli_env(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
 def o2c(*args: str) -> Result:
     """The `o2c` command line, in process."""
     return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def empty_url(database_url: str, tmp_path: Path, uid: str) -> Iterator[str]:
+    """A brand-new empty database on the backend under test: a SQLite file, or a fresh
+    PostgreSQL schema selected through the connection's search_path."""
+    if not database_url:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    schema = f"it_empty_{uid}"
+    admin = make_engine(database_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

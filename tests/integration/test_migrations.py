@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,33 +10,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.engine import make_url
 
 from models.db import Database, alembic_config, make_engine, migrate
 from models.tables import Base
 from models.usage_store import is_partition
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def empty_url(database_url: str, tmp_path: Path, uid: str) -> Iterator[str]:
-    """A brand-new empty database on the backend under test: a SQLite file, or a fresh
-    PostgreSQL schema selected through the connection's search_path."""
-    if not database_url:
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    schema = f"it_migrate_{uid}"
-    admin = make_engine(database_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def head_revision(url: str) -> str | None:

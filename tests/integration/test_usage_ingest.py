@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import gzip
 import random
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +16,6 @@ from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, text
-from sqlalchemy.engine import make_url
 
 from activities.deps import Deps
 from activities.subscriptions import SubscriptionActivities
@@ -466,25 +463,6 @@ def test_import_command_exits_2_when_the_file_cannot_be_read(
 # --- migration 0002: events stored before it keep their exact quantity and their identity -----
 
 
-@pytest.fixture
-def fresh_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a new PostgreSQL schema (search_path)."""
-    if not database_url:
-        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-        return
-    schema = f"it_usage_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(database_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 V1_ROWS = """
 INSERT INTO legal_entities VALUES ('e', 'E', 'US', 'USD', 'UTC', 'E-', 0, 'standard', '[]', 1);
 INSERT INTO customers VALUES ('c', 'C', 'c@example.com', NULL, 'USD', 'en_US', 'UTC', 1, 'e',
@@ -499,11 +477,11 @@ VALUES ('old-1', 'c', 's', 'api_calls', '2026-11-20 10:00:00', 12.5, '{"region":
 
 
 def test_migration_0002_converts_stored_events_and_keeps_them_deduplicated(
-    fresh_url: str,
+    empty_url: str,
 ) -> None:
-    config = alembic_config(fresh_url)
+    config = alembic_config(empty_url)
     command.upgrade(config, "0001")
-    engine = make_engine(fresh_url)
+    engine = make_engine(empty_url)
     try:
         with engine.begin() as conn:
             for statement in V1_ROWS.split(";"):
