@@ -31,6 +31,7 @@ from models.contracts import (
 from models.repo_billing import due_customer_ids, existing_invoice
 from models.repo_drafts import draft_for, store_draft
 from models.tables import BillCycleRunRow, CustomerRow, DunningCaseRow, InvoiceRow
+from models.usage_settle import settle_pending, settle_usage
 
 
 def bill_cycle_days_for(day_on: date) -> list[int]:
@@ -56,6 +57,10 @@ class BillCycleActivities:
     def invoice_batch(self, data: InvoiceBatchInput) -> InvoiceBatchResult:
         totals = BillCycleTotals(accounts_seen=len(data.customer_ids))
         invoice_ids: list[str] = []
+        # the usage journal first, in bounded transactions: the invoices then read settled usage
+        settle_usage(
+            self._deps.db, on_progress=lambda moved: activity.heartbeat(f"settled {moved}")
+        )
         for index, customer_id in enumerate(data.customer_ids):
             activity.heartbeat(index)
             try:
@@ -81,6 +86,7 @@ class BillCycleActivities:
         self, data: InvoiceBatchInput, customer_id: str
     ) -> tuple[str | None, bool, int, str]:
         with self._deps.db.transaction() as session:
+            settle_pending(session.connection())  # events journaled since the batch started
             customer = session.get(CustomerRow, customer_id)
             if customer is None:
                 raise LookupError(f"customer {customer_id} vanished")

@@ -6,6 +6,9 @@ add theirs (portal, invoices, ...). Serve it with `o2c api` (uvicorn).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from api import events
@@ -16,18 +19,27 @@ from settings import Settings
 
 
 def create_app(settings: Settings, db: Database, config: ConfigSnapshot) -> FastAPI:
-    app = FastAPI(
-        title="o2c API",
-        version="1",
-        description="Order-to-cash: usage events (more endpoints arrive with later issues).",
-    )
-    app.state.api_keys = [key.get_secret_value() for key in settings.api_keys]
-    app.state.ingestor = UsageIngestor(
+    ingestor = UsageIngestor(
         db,
         IngestPolicy.from_config(
             config, settings.usage_late_window_days, settings.usage_future_tolerance_s
         ),
+        background_checkpoints=True,
     )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        ingestor.close()  # stops the SQLite WAL checkpoint thread
+
+    app = FastAPI(
+        title="o2c API",
+        version="1",
+        description="Order-to-cash: usage events (more endpoints arrive with later issues).",
+        lifespan=lifespan,
+    )
+    app.state.api_keys = [key.get_secret_value() for key in settings.api_keys]
+    app.state.ingestor = ingestor
     app.include_router(events.router)
     return app
 

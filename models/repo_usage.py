@@ -36,6 +36,7 @@ from models.rating_repo import rate_period, rated_totals
 from models.repo_terms import BilledSubscription, SubscriptionTermsError
 from models.tables import InvoiceLineRow, InvoiceRow, UsageEventRow
 from models.usage_aggregate import aggregate_metric
+from models.usage_settle import settle_pending
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def usage_inputs(
     until: datetime | None = None,
 ) -> UsageInputs:
     """Usage of [period start, period end) in the account's timezone, or of
-    [period start, `until`) for usage to date."""
+    [period start, `until`) for usage to date. Journaled events are settled first."""
+    settle_pending(session.connection())
     start_at = local_start_utc(period.start, account.timezone)
     end_at = until or local_start_utc(period.end, account.timezone)
     totals: list[UsageTotal] = []
@@ -142,6 +144,7 @@ def late_usage_adjustments(
 ) -> list[ExtraLine]:
     """Adjustment lines for events that arrived after the previous invoice was issued but
     belong to its usage period; [] when there are none."""
+    settle_pending(session.connection())
     previous = session.scalar(
         select(InvoiceRow).where(
             InvoiceRow.customer_id == account.customer_id,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -252,6 +253,21 @@ class UsageEventKeyRow(Base):
     __table_args__ = {"sqlite_with_rowid": False}
     transaction_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     content_hash: Mapped[int] = mapped_column(BigInteger)
+
+
+class UsageEventBatchRow(Base):
+    """The ingest journal: one row per accepted batch whose events are not in `usage_events`
+    yet. Ingest appends here (with the batch's dedup keys, in one transaction); settling
+    (`models/usage_settle.py`) moves the events into `usage_events` in period-index order and
+    deletes the row, before any usage is read."""
+
+    __tablename__ = "usage_event_batches"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    event_count: Mapped[int] = mapped_column(Integer)
+    # orjson {"columns": [transaction_id[], customer_id[], subscription_id[], metric_code[],
+    #  occurred_at[] (canonical UTC text), quantity_units[], quantity_nanos[], properties[]]}
+    events: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class InvoiceRow(Base):

@@ -35,6 +35,10 @@ class AccountCache:
     customer_of: dict[str, str] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)
     open_subscriptions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # by customer: (time zone, bill-cycle day), which decide the accepted window
+    window_key_of: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # by customer, only those with invoiced usage periods (events in them are late)
+    invoiced_of: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.monotonic)
 
     def expire(self) -> None:
@@ -42,6 +46,8 @@ class AccountCache:
             self.customer_of.clear()
             self.accounts.clear()
             self.open_subscriptions.clear()
+            self.window_key_of.clear()
+            self.invoiced_of.clear()
             self.loaded_at = time.monotonic()
 
     def load(
@@ -80,12 +86,16 @@ class AccountCache:
             invoiced[customer_id].append((start, end))
         stmt = select(CustomerRow.id, CustomerRow.timezone, CustomerRow.bill_cycle_day)
         for customer_id, timezone, bcd in _rows(conn, stmt, CustomerRow.id, customer_ids):
-            self.accounts[customer_id] = Account(
+            account = Account(
                 customer_id=customer_id,
                 timezone=timezone,
                 bill_cycle_day=bcd,
                 invoiced=invoiced_ranges(invoiced[customer_id], timezone),
             )
+            self.accounts[customer_id] = account
+            self.window_key_of[customer_id] = (timezone, bcd)
+            if account.invoiced:
+                self.invoiced_of[customer_id] = account.invoiced
 
 
 def invoiced_since(now: datetime, late_window: timedelta) -> date:

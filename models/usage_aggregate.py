@@ -40,6 +40,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from billing.invoice import UsageTotal
 from billing.metrics import MetricSpec, epoch_s, time_weighted_quantity
 from models.tables import UsageEventRow
+from models.usage_settle import settle_pending
 
 SUBSCRIPTION_CHUNK = 5_000  # subscription ids per query (bind-parameter limits)
 _EXACT = Context(prec=60)  # enough digits for any 64-bit units + nanos sum
@@ -295,7 +296,9 @@ def aggregate_usage(
     end_at: datetime,
     subscription_ids: Collection[str] | None = None,
 ) -> list[UsageTotal]:
-    """Totals of every metric in `specs`, one query per metric (and per id chunk)."""
+    """Totals of every metric in `specs`, one query per metric (and per id chunk), after
+    settling journaled events (`aggregate_metric` reads usage_events as it is)."""
+    settle_pending(session.connection())
     totals: list[UsageTotal] = []
     for spec in specs:
         totals += aggregate_metric(session, spec, start_at, end_at, subscription_ids)

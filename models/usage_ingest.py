@@ -9,10 +9,14 @@ written in the same transaction, so an acknowledged event is always countable.
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from operator import methodcaller
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
@@ -21,11 +25,15 @@ from models.config import ConfigSnapshot
 from models.db import Database
 from models.tables import CatalogVersionRow
 from models.usage_accounts import Account, AccountCache, invoiced_since
+from models.usage_checkpoint import WalCheckpointer
+from models.usage_fast import FastBatch, fast_batch, fast_columns
 from models.usage_store import (
     SQLITE_BULK_PRAGMAS,
-    EventTuple,
+    AppendParams,
+    EventColumns,
+    append_batch,
+    append_params,
     existing_keys,
-    is_postgres,
     try_write_all,
     write,
 )
@@ -39,6 +47,8 @@ from models.usage_values import (
 from models.usage_windows import AcceptWindow, accept_window, is_invoiced
 
 MAX_BATCH_EVENTS = 10_000
+_GET_SUBSCRIPTION = methodcaller("get", "subscription_id")
+_GET_CUSTOMER = methodcaller("get", "customer_id")
 
 
 @dataclass(frozen=True)
@@ -89,8 +99,23 @@ class IngestResult:
         self.errors.append(EventProblem(index, transaction_id, reason))
 
 
+# (transaction_id, customer_id, subscription_id, metric_code, occurred_at, quantity_units,
+#  quantity_nanos, properties json): a row of the journal columns
+JournalRow = tuple[str, str, str, str, str, int, int, str]
 # (index, transaction_id, content_hash, row, late) of an event that passed every check
-_Candidate = tuple[int, str, int, EventTuple, bool]
+_Candidate = tuple[int, str, int, JournalRow, bool]
+
+
+@dataclass
+class PreparedBatch:
+    """A validated batch ready to write: its rejections so far, and its valid events either
+    as fast-path columns or as per-event candidates."""
+
+    result: IngestResult
+    received: str  # canonical UTC text of `now`
+    fast: FastBatch | None = None
+    candidates: list[_Candidate] = field(default_factory=list)
+    append: AppendParams | None = None  # SQLite, fast path: the append statement's parameters
 
 
 def ingest_batch(
@@ -101,21 +126,77 @@ def ingest_batch(
     cache: AccountCache | None = None,
 ) -> IngestResult:
     """Validate and store one batch in the caller's transaction on `conn`."""
-    result = IngestResult()
-    cache = cache if cache is not None else AccountCache()
-    subscription_ids, customer_ids = _named_ids(events)
+    prepared = prepare_batch(conn, events, policy, now, cache or AccountCache())
+    return write_batch(conn, prepared)
+
+
+def prepare_batch(
+    conn: Connection,
+    events: Sequence[object],
+    policy: IngestPolicy,
+    now: datetime,
+    cache: AccountCache,
+) -> PreparedBatch:
+    """Validate a batch (reads accounts through `cache`, writes nothing)."""
+    raw = fast_columns(events)
+    if raw is None:
+        subscription_ids, customer_ids = _named_ids(events)
+    else:
+        subscription_ids, customer_ids = set(raw.subscription_ids), set()
     cache.load(conn, subscription_ids, customer_ids, invoiced_since(now, policy.late_window))
-    candidates = _candidates(events, policy, now, cache, result)
-    _store_new(conn, candidates, result)
+    windows: dict[tuple[str, int], AcceptWindow] = {}
+    prepared = PreparedBatch(IngestResult(), utc_text(now))
+    if raw is not None:
+        prepared.fast = fast_batch(
+            raw,
+            policy.metric_codes,
+            cache.customer_of,
+            cache.window_key_of,
+            lambda key: _window_of(windows, key, now, policy).from_text,
+            utc_text((now + policy.future_tolerance).astimezone(UTC)),
+            cache.invoiced_of,
+        )
+    fast = prepared.fast
+    if fast is None:
+        prepared.candidates = _candidates(events, policy, now, cache, prepared.result, windows)
+    elif conn.dialect.name == "sqlite":
+        keys = list(zip(fast.columns[0], fast.hashes, strict=True))
+        prepared.append = append_params(keys, fast.columns, prepared.received)
+    return prepared
+
+
+def write_batch(conn: Connection, prepared: PreparedBatch) -> IngestResult:
+    """Store a prepared batch in the caller's transaction: new events are written, repeated
+    ones counted as duplicates or conflicts. `prepared` is not changed (a retry can reuse it)."""
+    result = replace(prepared.result, errors=list(prepared.result.errors), conflicts=[])
+    fast = prepared.fast
+    candidates = prepared.candidates
+    if fast is not None:
+        keys = list(zip(fast.columns[0], fast.hashes, strict=True))
+        if try_write_all(conn, keys, fast.columns, prepared.received):
+            result.accepted, result.late = len(keys), sum(fast.late)
+            return result
+        rows: Iterable[JournalRow] = zip(*fast.columns, strict=True)
+        candidates = [
+            (index, tx, digest, row, late)
+            for index, ((tx, digest), row, late) in enumerate(
+                zip(keys, rows, fast.late, strict=True)
+            )
+        ]
+    _store_new(conn, candidates, result, prepared.received)
     result.errors.sort(key=lambda problem: problem.index)
     return result
 
 
 def _named_ids(events: Sequence[object]) -> tuple[set[str], set[str]]:
     """The subscription and customer ids a batch names (to load them in a few queries)."""
-    objects = [e for e in events if isinstance(e, Mapping)]
-    subscription_ids = {e.get("subscription_id") for e in objects}
-    customer_ids = {e.get("customer_id") for e in objects if "customer_id" in e}
+    objects = (
+        events
+        if set(map(type, events)) == {dict}
+        else [e for e in events if isinstance(e, Mapping)]
+    )
+    subscription_ids = set(map(_GET_SUBSCRIPTION, objects))
+    customer_ids = set(map(_GET_CUSTOMER, objects))
     return (
         {s for s in subscription_ids if type(s) is str},
         {c for c in customer_ids if type(c) is str},
@@ -128,10 +209,9 @@ def _candidates(
     now: datetime,
     cache: AccountCache,
     result: IngestResult,
+    windows: dict[tuple[str, int], AcceptWindow],
 ) -> list[_Candidate]:
     """Valid events of known subscriptions inside their accepted window, with their row."""
-    received = utc_text(now)
-    windows: dict[tuple[str, int], AcceptWindow] = {}
     metric_codes = policy.metric_codes
     customer_of = cache.customer_of
     accounts = cache.accounts
@@ -156,15 +236,12 @@ def _candidates(
         if metric not in metric_codes:
             result.reject(index, tx, unknown_metric(metric, metric_codes))
             continue
-        key = (account.timezone, account.bill_cycle_day)
-        window = windows.get(key)
-        if window is None:
-            window = windows[key] = _window(account, now, policy)
+        window = _window_of(windows, (account.timezone, account.bill_cycle_day), now, policy)
         if at < window.from_text or at > window.until_text:
             result.reject(index, tx, window.problem(_instant(at)) or "")
             continue
         # sub is a str here: known from the cache, or resolved by _target
-        row = (tx, account.customer_id, sub, metric, at, units, nanos, props, received)
+        row = (tx, account.customer_id, sub, metric, at, units, nanos, props)
         digest = content_hash(sub, metric, at, units, nanos, props)  # type: ignore[arg-type]
         late = bool(account.invoiced) and is_invoiced(at, account.invoiced)
         candidates.append((index, tx, digest, row, late))  # type: ignore[arg-type]
@@ -206,32 +283,33 @@ def _by_customer(customer_id: str, cache: AccountCache) -> tuple[Account, str] |
     )
 
 
-def _window(account: Account, now: datetime, policy: IngestPolicy) -> AcceptWindow:
-    return accept_window(
-        account.timezone,
-        account.bill_cycle_day,
-        now,
-        policy.late_window,
-        policy.future_tolerance,
-    )
+def _window_of(
+    windows: dict[tuple[str, int], AcceptWindow],
+    key: tuple[str, int],
+    now: datetime,
+    policy: IngestPolicy,
+) -> AcceptWindow:
+    """The accepted window of accounts in time zone key[0] with bill-cycle day key[1]."""
+    window = windows.get(key)
+    if window is None:
+        window = windows[key] = accept_window(
+            key[0], key[1], now, policy.late_window, policy.future_tolerance
+        )
+    return window
 
 
-def _store_new(conn: Connection, candidates: list[_Candidate], result: IngestResult) -> None:
+def _store_new(
+    conn: Connection, candidates: list[_Candidate], result: IngestResult, received: str
+) -> None:
     """Split duplicates and conflicts (with the stored keys and within the batch); store the
     rest."""
     first_index: dict[str, int] = {}
     for candidate in candidates:
         first_index.setdefault(candidate[1], candidate[0])
-    if len(first_index) == len(candidates) and is_postgres(conn) and candidates:
-        new_keys = [(tx, digest) for _, tx, digest, _, _ in candidates]
-        if try_write_all(conn, new_keys, [row for _, _, _, row, _ in candidates]):
-            result.accepted += len(candidates)
-            result.late += sum(late for *_, late in candidates)
-            return
     reference = existing_keys(conn, list(first_index))
     stored = set(reference)
     keys: list[tuple[str, int]] = []
-    rows: list[EventTuple] = []
+    rows: list[JournalRow] = []
     for index, tx, digest, row, late in candidates:
         known = reference.get(tx)
         if known is None:
@@ -244,8 +322,14 @@ def _store_new(conn: Connection, candidates: list[_Candidate], result: IngestRes
         else:
             result.conflict += 1
             result.conflicts.append(_conflict(index, tx, tx in stored, first_index[tx]))
-    write(conn, keys, rows)
+    if rows:
+        write(conn, keys, _columns(rows), received)
     result.accepted += len(rows)
+
+
+def _columns(rows: list[JournalRow]) -> EventColumns:
+    columns = tuple(list(column) for column in zip(*rows, strict=True))
+    return columns  # type: ignore[return-value]
 
 
 def _conflict(index: int, tx: str, stored: bool, first_index: int) -> EventProblem:
@@ -272,9 +356,13 @@ def _transaction_id_of(raw: object) -> str | None:
 class UsageIngestor:
     """Batches on a Database: one transaction per batch, accounts cached between batches.
 
-    On SQLite the batch takes the write lock first (BEGIN IMMEDIATE), so the dedup lookup and
-    the insert see the same data; on PostgreSQL a concurrent writer of the same transaction id
-    makes the insert fail, and the batch is retried once (the retry sees the stored key)."""
+    A batch is validated on a read connection (`prepare_batch`), then written in its own
+    transaction (`write_batch`). On SQLite the write takes the lock first (BEGIN IMMEDIATE), so
+    the dedup lookup and the insert see the same data; on PostgreSQL a concurrent writer of the
+    same transaction id makes the insert fail, and the write is retried once (the retry sees
+    the stored key). `ingest_stream` overlaps the two: batch N+1 is validated while batch N is
+    written by a writer thread (SQLite and the PostgreSQL driver release the GIL while they
+    work), and the writes stay in order."""
 
     def __init__(
         self,
@@ -282,32 +370,121 @@ class UsageIngestor:
         policy: IngestPolicy,
         clock: Callable[[], datetime] | None = None,
         cache_ttl_s: float = 60.0,
+        background_checkpoints: bool = False,
     ) -> None:
+        """`background_checkpoints`: on SQLite, WAL checkpoints run on a thread of their own
+        (`WalCheckpointer`) until `close()`; `ingest_stream` uses one while it runs anyway."""
         self.db = db
         self.policy = policy
         self.clock = clock or (lambda: datetime.now(UTC))
         self.cache = AccountCache(ttl_s=cache_ttl_s)
-        self._lock = threading.Lock()  # one batch at a time per process: the cache is shared
+        sqlite = db.engine.dialect.name == "sqlite"
+        self._checkpointer = WalCheckpointer(db.engine) if sqlite else None
+        self._background_checkpoints = background_checkpoints and sqlite
+        self._prepare_lock = threading.Lock()  # the account cache is shared
+        self._write_lock = threading.Lock()  # one writer per process (SQLite has one anyway)
 
     def ingest(self, events: Sequence[object], now: datetime | None = None) -> IngestResult:
-        with self._lock:
-            self.cache.expire()
-            try:
-                return self._ingest_once(events, now or self.clock())
-            except (IntegrityError, self.db.engine.dialect.dbapi.IntegrityError):  # type: ignore[union-attr]
-                return self._ingest_once(events, now or self.clock())
+        """Validate and store one batch; returns once it is committed."""
+        prepared = self._prepare(events, now or self.clock())
+        with self._write_lock, self._writer_connection() as conn:
+            return self._write(conn, prepared)
 
-    def _ingest_once(self, events: Sequence[object], now: datetime) -> IngestResult:
+    def ingest_stream(
+        self, batches: Iterable[Sequence[object]], now: datetime | None = None
+    ) -> Iterator[IngestResult]:
+        """Bulk ingest: the result of each batch, in order, once it is committed; the next
+        batch is validated while the previous one is written (on one connection, held by the
+        stream)."""
+        with (
+            self._write_lock,
+            self._checkpoints_in_background(),
+            self._writer_connection() as conn,
+            ThreadPoolExecutor(1, thread_name_prefix="o2c-ingest-writer") as writer,
+        ):
+            pending: Future[IngestResult] | None = None
+            for events in batches:
+                prepared = self._prepare(events, now or self.clock())
+                if pending is not None:
+                    yield pending.result()
+                pending = writer.submit(self._write, conn, prepared)
+            if pending is not None:
+                yield pending.result()
+
+    def close(self) -> None:
+        """Stop the background checkpoints (after a last one)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+
+    @contextmanager
+    def _checkpoints_in_background(self) -> Iterator[None]:
+        if self._checkpointer is None or self._checkpointer.active:
+            yield
+            return
+        self._checkpointer.start()
+        try:
+            yield
+        finally:
+            self._checkpointer.stop()
+
+    def _prepare(self, events: Sequence[object], now: datetime) -> PreparedBatch:
+        with self._prepare_lock, _without_cyclic_gc(), self.db.engine.connect() as conn:
+            self.cache.expire()
+            return prepare_batch(conn, events, self.policy, now, self.cache)
+
+    @contextmanager
+    def _writer_connection(self) -> Iterator[Connection]:
+        """A connection for writes. On SQLite its driver is in autocommit mode meanwhile: a
+        batch of new events is one statement (`append_batch`), and the other batches run in
+        an explicit BEGIN IMMEDIATE transaction."""
         with self.db.engine.connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if sqlite:
-                for pragma in SQLITE_BULK_PRAGMAS:
-                    conn.exec_driver_sql(pragma)
-                conn.commit()
-            with conn.begin():  # commits on success, rolls back on any error
-                if sqlite:
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                return ingest_batch(conn, events, self.policy, now, self.cache)
+            if conn.dialect.name != "sqlite":
+                yield conn
+                return
+            if self._background_checkpoints and self._checkpointer is not None:
+                self._checkpointer.start()
+            background = self._checkpointer is not None and self._checkpointer.active
+            for pragma in SQLITE_BULK_PRAGMAS:
+                conn.exec_driver_sql(pragma)
+            conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={0 if background else 10000}")
+            conn.commit()
+            driver = conn.connection.driver_connection
+            isolation_level = driver.isolation_level  # type: ignore[union-attr]
+            driver.isolation_level = None  # type: ignore[union-attr]
+            try:
+                yield conn
+            finally:
+                driver.isolation_level = isolation_level  # type: ignore[union-attr]
+
+    def _write(self, conn: Connection, prepared: PreparedBatch) -> IngestResult:
+        fast, append = prepared.fast, prepared.append
+        sqlite = conn.dialect.name == "sqlite"
+        if fast and append and sqlite and append_batch(conn.connection.driver_connection, append):
+            return replace(prepared.result, accepted=append[1], late=sum(fast.late))
+        try:
+            return self._write_once(conn, prepared)
+        except (IntegrityError, self.db.engine.dialect.dbapi.IntegrityError):  # type: ignore[union-attr]
+            return self._write_once(conn, prepared)
+
+    def _write_once(self, conn: Connection, prepared: PreparedBatch) -> IngestResult:
+        with conn.begin():  # commits on success, rolls back on any error
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return write_batch(conn, prepared)
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Validation allocates many short-lived tuples and lists that reference counting frees;
+    letting them trigger the cyclic collector (which then walks every live object of a large
+    import) costs about a fifth of the ingest time. The collector resumes after the batch."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def metric_codes_of(snapshot: ConfigSnapshot) -> frozenset[str]:

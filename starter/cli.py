@@ -358,9 +358,12 @@ def subscription_preview(
     """The next invoice of the subscription's account, as it would be issued (dry run)."""
     from models.repo_drafts import preview_next_invoice
     from models.tables import CustomerRow, SubscriptionRow
+    from models.usage_settle import settle_usage
 
     config = _config()
-    with _database().transaction() as session:
+    db = _database()
+    settle_usage(db)  # journaled usage into usage_events, so the dry run below writes nothing
+    with db.transaction() as session:
         sub = session.get(SubscriptionRow, subscription_id)
         if sub is None:
             raise fail(f"unknown subscription {subscription_id!r}")
@@ -406,9 +409,12 @@ def usage_current(subscription_id: str) -> None:
     """Usage of the open period to date and its estimated charge."""
     from models.repo_drafts import current_usage
     from models.tables import SubscriptionRow
+    from models.usage_settle import settle_usage
 
     config = _config()
-    with _database().transaction() as session:
+    db = _database()
+    settle_usage(db)
+    with db.transaction() as session:
         sub = session.get(SubscriptionRow, subscription_id)
         if sub is None:
             raise fail(f"unknown subscription {subscription_id!r}")
@@ -484,13 +490,29 @@ def usage_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSONL, or .gz"),
     file_format: str = typer.Option(None, "--format", help="csv or jsonl (default: file suffix)"),
     batch_size: int = typer.Option(10_000, "--batch-size", min=1, max=100_000),
+    no_settle: bool = typer.Option(
+        False, "--no-settle", help="leave the events journaled (the next reader settles them)"
+    ),
 ) -> None:
     """Import usage events from a file (docs/ingestion.md); exit 1 if some were rejected."""
     from starter.usage_import import run_import
 
     if file_format not in (None, "csv", "jsonl"):
         raise fail(f"--format: {file_format!r} is not csv or jsonl")
-    raise typer.Exit(run_import(get_settings(), file, file_format, batch_size))  # type: ignore[arg-type]
+    code = run_import(get_settings(), file, file_format, batch_size, settle=not no_settle)  # type: ignore[arg-type]
+    raise typer.Exit(code)
+
+
+@usage_app.command("settle")
+def usage_settle() -> None:
+    """Move journaled usage events into usage_events (what billing reads) now."""
+    from models.usage_settle import pending_events, settle_usage
+
+    db = _database()
+    with db.engine.connect() as conn:
+        pending = pending_events(conn)
+    moved = settle_usage(db)
+    out.print(f"settled {moved} events ({pending} were pending)")
 
 
 @app.command("api")

@@ -29,6 +29,7 @@ from models.accounts import CustomerCreate, UsageEventCreate, add_customer, reco
 from models.contracts import ChangePlanRequest, PauseRequest, SubscriptionWorkflowInput
 from models.repo_drafts import preview_next_invoice
 from models.tables import CustomerRow, DunningCaseRow
+from models.usage_settle import settle_usage
 from payments.standins import start_payment_standins
 from settings import Settings
 from starter.client import connect
@@ -230,6 +231,7 @@ async def _lifecycle(client, deps) -> None:  # type: ignore[no-untyped-def]
 
 def _preview(deps, customer_id: str, started: datetime) -> None:  # type: ignore[no-untyped-def]
     """The next invoice of the account, drafted by the code that bills (nothing written)."""
+    settle_usage(deps.db)
     with deps.db.transaction() as session:
         customer = session.get(CustomerRow, customer_id)
         today = started.astimezone(ZoneInfo(customer.timezone)).date()

@@ -7,6 +7,7 @@ events were rejected or conflicting, 2 when the file cannot be read at all.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from models.config_loader import ConfigError, load_config
 from models.db import Database, migrate
 from models.usage_files import BadLine, EventFile, EventFileError, FileFormat
 from models.usage_ingest import IngestPolicy, IngestResult, UsageIngestor
+from models.usage_settle import settle_usage
 from settings import PROJECT_ROOT, Settings
 
 DEFAULT_BATCH_SIZE = 10_000
@@ -35,6 +37,7 @@ class ImportReport:
     conflict: int = 0
     rejected: int = 0
     late: int = 0
+    settled: int | None = None  # events moved into usage_events at the end (None: not settled)
     errors: list[tuple[int, str]] = field(default_factory=list)
 
     @property
@@ -62,6 +65,8 @@ class ImportReport:
             f"events: {self.events}  accepted: {self.accepted}  duplicates: {self.duplicate}"
             f"  conflicts: {self.conflict}  rejected: {self.rejected}  late: {self.late}"
         )
+        if self.settled is not None:
+            yield f"settled: {self.settled} events are in usage_events, ready for billing"
         if self.late:
             yield (
                 f"{self.late} late events are in usage periods already invoiced: they are billed"
@@ -83,17 +88,30 @@ def import_file(
     console: Console | None = None,
     keep_errors: int = SHOWN_ERRORS,
 ) -> ImportReport:
-    """Import every event of `path`; memory stays bounded by one batch."""
+    """Import every event of `path` through the bulk path (`UsageIngestor.ingest_stream`: a
+    batch is validated while the previous one is written); memory stays bounded by two
+    batches."""
     report = ImportReport(keep=keep_errors)
     with EventFile(path, file_format) as source, _progress(console) as progress:
         task = progress.add_task(path.name, total=source.size)
-        batch = _Batch()
-        for line, event in source.events():
-            batch.append(line, event)
-            if len(batch.events) >= batch_size:
-                batch.flush(ingestor, report)
-                progress.update(task, completed=source.position)
-        batch.flush(ingestor, report)
+        sent: deque[_Batch] = deque()
+
+        def batches() -> Iterator[list[object]]:
+            batch = _Batch()
+            for line, event in source.events():
+                batch.append(line, event)
+                if len(batch.events) >= batch_size:
+                    sent.append(batch)
+                    yield batch.events
+                    batch = _Batch()
+                    progress.update(task, completed=source.position)
+            if batch.events or batch.bad:
+                sent.append(batch)
+                yield batch.events
+
+        for result in ingestor.ingest_stream(batches()):
+            done = sent.popleft()
+            report.add(result, done.lines, done.bad)
         progress.update(task, completed=source.size)
     return report
 
@@ -114,11 +132,6 @@ class _Batch:
             self.events.append(event)
             self.lines.append(line)
 
-    def flush(self, ingestor: UsageIngestor, report: ImportReport) -> None:
-        result = ingestor.ingest(self.events) if self.events else IngestResult()
-        report.add(result, self.lines, self.bad)
-        self.events, self.lines, self.bad = [], [], []
-
 
 def _progress(console: Console | None) -> Progress:
     return Progress(
@@ -133,9 +146,14 @@ def _progress(console: Console | None) -> Progress:
 
 
 def run_import(
-    settings: Settings, path: Path, file_format: FileFormat | None, batch_size: int
+    settings: Settings,
+    path: Path,
+    file_format: FileFormat | None,
+    batch_size: int,
+    settle: bool = True,
 ) -> int:
-    """The `o2c usage import` command: returns its exit code."""
+    """The `o2c usage import` command: returns its exit code. With `settle`, the imported
+    events are settled into usage_events before it returns (else the next reader does it)."""
     err = Console(stderr=True)
     try:
         config = load_config(settings.config_dir, PROJECT_ROOT / "templates")
@@ -154,6 +172,8 @@ def run_import(
     )
     try:
         report = import_file(UsageIngestor(db, policy), path, file_format, batch_size, err)
+        if settle:
+            report.settled = settle_usage(db)
     except (EventFileError, UnicodeDecodeError, OSError) as exc:
         err.print(f"[red]error:[/] {path}: {exc}", highlight=False, soft_wrap=True)
         return 2

@@ -17,6 +17,7 @@ from activities.subscriptions import SubscriptionActivities
 from api.app import create_app
 from models.config import ConfigSnapshot
 from models.tables import UsageEventRow
+from models.usage_settle import settle_usage
 from settings import Settings
 from tests.factories import make_customer, make_subscription
 
@@ -53,6 +54,7 @@ def event(sub: str, tx: str, **fields: object) -> dict[str, object]:
 
 
 def stored_count(deps: Deps) -> int:
+    settle_usage(deps.db)
     with deps.db.transaction() as session:
         return session.scalar(select(func.count()).select_from(UsageEventRow)) or 0
 

@@ -21,6 +21,7 @@ from models.db import Database
 from models.tables import CustomerRow, SubscriptionRow, UsageEventRow
 from models.usage_aggregate import aggregate_usage
 from models.usage_ingest import IngestPolicy, IngestResult, UsageIngestor
+from models.usage_settle import settle_usage
 from tests.factories import make_customer, make_subscription
 
 pytestmark = pytest.mark.db
@@ -54,6 +55,7 @@ def record(db: Database, data: UsageEventCreate, now: datetime = NOW) -> str:
 
 
 def stored(db: Database) -> list[tuple]:
+    settle_usage(db)
     with db.transaction() as session:
         return [
             (r.transaction_id, r.customer_id, r.subscription_id, r.metric_code, r.occurred_at,

@@ -15,7 +15,7 @@ import pytest
 from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 
 from activities.deps import Deps
 from activities.subscriptions import SubscriptionActivities
@@ -23,7 +23,13 @@ from billing.metrics import MetricSpec
 from models.accounts import AccountError, UsageEventCreate, record_usage
 from models.config import ConfigSnapshot
 from models.db import Database, alembic_config, make_engine
-from models.tables import CustomerRow, InvoiceRow, UsageEventKeyRow, UsageEventRow
+from models.tables import (
+    CustomerRow,
+    InvoiceRow,
+    UsageEventBatchRow,
+    UsageEventKeyRow,
+    UsageEventRow,
+)
 from models.usage_aggregate import aggregate_usage
 from models.usage_ingest import (
     IngestPolicy,
@@ -32,6 +38,7 @@ from models.usage_ingest import (
     ingest_batch,
     metric_codes_of,
 )
+from models.usage_settle import pending_events, settle_usage
 from starter.usage_import import import_file
 from tests.factories import make_customer, make_subscription
 
@@ -73,6 +80,7 @@ def ev(sub: str, tx: str = "tx-1", **fields: object) -> dict[str, object]:
 
 
 def stored(db: Database) -> list[tuple[object, ...]]:
+    settle_usage(db)
     with db.transaction() as session:
         rows = session.scalars(select(UsageEventRow).order_by(UsageEventRow.transaction_id))
         return [
@@ -299,47 +307,67 @@ def test_record_usage_is_the_same_path(deps: Deps, sub: str) -> None:
 # --- failed writes, retries and idempotent imports -------------------------------------------
 
 
-def _failing_trigger(db: Database) -> None:
+def _failing_trigger(db: Database, table: str) -> None:
+    """Inserts into `table` fail ('disk full'): of usage_events, the row of transaction 'x'."""
+    condition = "NEW.transaction_id = 'x'" if table == "usage_events" else "TRUE"
     with db.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql(
-                "CREATE TRIGGER boom BEFORE INSERT ON usage_events WHEN NEW.transaction_id = 'x'"
+                f"CREATE TRIGGER boom BEFORE INSERT ON {table} WHEN {condition}"
                 " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
             )
             return
         conn.exec_driver_sql(
             "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-            " IF NEW.transaction_id = 'x' THEN RAISE EXCEPTION 'disk full'; END IF;"
+            f" IF {condition} THEN RAISE EXCEPTION 'disk full'; END IF;"
             " RETURN NEW; END $$"
         )
         conn.exec_driver_sql(
-            "CREATE TRIGGER boom BEFORE INSERT ON usage_events FOR EACH ROW EXECUTE FUNCTION boom()"
+            f"CREATE TRIGGER boom BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION boom()"
         )
 
 
-def _drop_trigger(db: Database) -> None:
+def _drop_trigger(db: Database, table: str) -> None:
     with db.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("DROP TRIGGER boom")
         else:
-            conn.exec_driver_sql("DROP TRIGGER boom ON usage_events")
+            conn.exec_driver_sql(f"DROP TRIGGER boom ON {table}")
             conn.exec_driver_sql("DROP FUNCTION boom()")
 
 
 def test_a_failed_write_leaves_no_key_behind_and_the_retry_is_accepted(
     ingestor: UsageIngestor, sub: str
 ) -> None:
-    _failing_trigger(ingestor.db)
+    _failing_trigger(ingestor.db, "usage_event_batches")
     try:
         with pytest.raises(Exception, match="disk full"):
             ingestor.ingest([ev(sub, "ok"), ev(sub, "x")])
     finally:
-        _drop_trigger(ingestor.db)
+        _drop_trigger(ingestor.db, "usage_event_batches")
     with ingestor.db.transaction() as session:
         assert session.scalars(select(UsageEventKeyRow)).all() == []
 
     result = ingestor.ingest([ev(sub, "ok"), ev(sub, "x")])
     assert (result.accepted, result.duplicate) == (2, 0)
+
+
+def test_a_failed_settle_keeps_the_batch_journaled_and_settles_it_later(
+    ingestor: UsageIngestor, sub: str
+) -> None:
+    assert ingestor.ingest([ev(sub, "ok"), ev(sub, "x")]).accepted == 2
+    _failing_trigger(ingestor.db, "usage_events")
+    try:
+        with pytest.raises(Exception, match="disk full"):
+            settle_usage(ingestor.db)
+        with ingestor.db.engine.connect() as conn:
+            assert pending_events(conn) == 2
+            assert conn.scalar(select(func.count()).select_from(UsageEventRow)) == 0
+    finally:
+        _drop_trigger(ingestor.db, "usage_events")
+    assert settle_usage(ingestor.db) == 2
+    assert settle_usage(ingestor.db) == 0  # settled once: the batch row went with its events
+    assert [row[0] for row in stored(ingestor.db)] == ["ok", "x"]
 
 
 def test_importing_the_same_file_twice_changes_nothing(
@@ -394,6 +422,7 @@ def _rows_after(ingestor: UsageIngestor, batches: list[list[dict[str, object]]])
     with ingestor.db.transaction() as session:
         session.execute(delete(UsageEventRow))
         session.execute(delete(UsageEventKeyRow))
+        session.execute(delete(UsageEventBatchRow))
     results: list[IngestResult] = [ingestor.ingest(batch) for batch in batches]
     assert sum(r.accepted + r.duplicate for r in results) == sum(len(b) for b in batches)
     return stored(ingestor.db)
@@ -404,6 +433,7 @@ def test_postgres_months_get_their_own_partition(ingestor: UsageIngestor, sub: s
         if conn.dialect.name != "postgresql":
             pytest.skip("monthly partitions exist on PostgreSQL only")
     ingestor.ingest([ev(sub, "nov"), ev(sub, "dec", timestamp="2026-12-02T10:00:00Z")])
+    settle_usage(ingestor.db)
     with ingestor.db.engine.connect() as conn:
         placed = conn.execute(
             text("SELECT tableoid::regclass::text, transaction_id FROM usage_events ORDER BY 2")
