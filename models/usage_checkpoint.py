@@ -56,6 +56,9 @@ class WalCheckpointer:
 
     def _checkpoint(self, connection: Any) -> None:
         try:
-            connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoint_once(connection)
         except Exception:  # a failed checkpoint is retried at the next interval
             log.warning("WAL checkpoint failed", exc_info=True)
+
+    def checkpoint_once(self, connection: Any) -> None:
+        connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

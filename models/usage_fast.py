@@ -157,7 +157,7 @@ def _instants(stamps: list[Any]) -> list[str] | None:
     if set(map(type, stamps)) != _STR:
         return None
     lengths = set(map(len, stamps))
-    if len(lengths) != 1 or set(map(itemgetter(-1), stamps)) != {"Z"}:
+    if lengths not in ({27}, {20}) or set(map(itemgetter(-1), stamps)) != {"Z"}:
         return None
     if not set(map(itemgetter(10), stamps)) <= _SEPARATORS:
         return None
@@ -169,9 +169,7 @@ def _instants(stamps: list[Any]) -> list[str] | None:
         if set(map(itemgetter(19), stamps)) != {"."}:
             return None
         return [f"{s[:10]} {s[11:26]}" for s in stamps]
-    if lengths == {20}:
-        return [f"{s[:10]} {s[11:19]}.000000" for s in stamps]
-    return None
+    return [f"{s[:10]} {s[11:19]}.000000" for s in stamps]
 
 
 def _quantities(values: list[Any]) -> tuple[list[int], list[int]] | None:
