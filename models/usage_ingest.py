@@ -1,10 +1,13 @@
 """The one write path of usage events: validate each event, resolve its subscription, check the
-accepted window, deduplicate by transaction id, and store a batch with bulk inserts.
+accepted window, deduplicate by transaction id, and append a batch to the ingest journal.
 
-Used by `record_usage` (one event, the caller's transaction), the CLI import and `POST /v1/events`
-(batches through `UsageIngestor`). A bad event never fails its batch: it is reported by index
-with the reason, and the valid events of the batch are stored. The dedup key and the event are
-written in the same transaction, so an acknowledged event is always countable.
+Used by `record_usage` (one event, the caller's transaction), the CLI import (`ingest_stream`)
+and `POST /v1/events` (batches through `UsageIngestor`). A bad event never fails its batch: it
+is reported by index with the reason, and the valid events of the batch are stored. The dedup
+keys and the batch's journal row are written in the same transaction, so an acknowledged event
+is always countable; settling (`models/usage_settle.py`) moves journaled events into
+`usage_events` before anything reads usage. Batches of the common shape are validated column
+by column (`models/usage_fast.py`), the others event by event (`models/usage_values.py`).
 """
 
 from __future__ import annotations

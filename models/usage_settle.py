@@ -36,7 +36,7 @@ from models.usage_store import (
 )
 from models.usage_values import utc_text
 
-GROUP_EVENTS = 200_000  # events expanded and inserted at a time: bounds the memory of settling
+GROUP_EVENTS = 50_000  # events expanded and inserted at a time: bounds the memory of settling
 TRANSACTION_EVENTS = 1_000_000  # events per transaction of `settle_usage`
 _SCAN_BATCHES = 10_000
 _INDEX_ORDER = itemgetter(2, 3, 4)  # subscription_id, metric_code, occurred_at

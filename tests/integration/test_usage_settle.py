@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
+import orjson
 import pytest
 from alembic import command
 from sqlalchemy import func, select, text
@@ -24,6 +26,7 @@ from models.usage_settle import pending_events, settle_pending, settle_usage
 from models.usage_store import journal_document
 from models.usage_values import content_hash
 from tests.factories import make_customer, make_subscription
+from tests.integration.conftest import o2c
 
 pytestmark = pytest.mark.db
 
@@ -238,3 +241,25 @@ def test_migration_0006_rehashes_stored_keys_and_a_downgrade_keeps_journaled_eve
         assert [tuple(e) for e in events] == [("new-1", 3), ("old-1", 12)]
     finally:
         engine.dispose()
+
+
+def test_cli_import_settles_unless_told_not_to_and_usage_settle_does_the_rest(
+    cli_env: Path, deps: Deps, sub: str, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    stamp = now.isoformat().replace("+00:00", "Z")
+    lines = [{**ev(sub, f"cli-{n}"), "timestamp": stamp} for n in range(3)]
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_bytes(b"\n".join(orjson.dumps(e) for e in lines[:2]))
+    second.write_bytes(orjson.dumps(lines[2]))
+
+    settled = o2c("usage", "import", str(first))
+    kept = o2c("usage", "import", str(second), "--no-settle")
+
+    assert settled.exit_code == 0, settled.output
+    assert "settled: 2 events are in usage_events" in settled.output
+    assert kept.exit_code == 0 and "settled" not in kept.output
+    assert settled_count(deps.db, sub) == 2
+    result = o2c("usage", "settle")
+    assert result.exit_code == 0 and "settled 1 events (1 were pending)" in result.output
+    assert settled_count(deps.db, sub) == 3
