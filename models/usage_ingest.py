@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -411,6 +412,7 @@ class UsageIngestor:
                 if pending is not None:
                     yield pending.result()
                 pending = writer.submit(self._write, conn, prepared)
+                time.sleep(0)  # hand the GIL to the writer now: it starts its SQLite call
             if pending is not None:
                 yield pending.result()
 
