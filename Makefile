@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy billing models payments notifications activities workflows starter api bench worker.py settings.py
+	$(BIN)/mypy billing models payments notifications standins activities workflows starter api bench worker.py settings.py
 
 layers: $(STAMP)
 	$(BIN)/lint-imports

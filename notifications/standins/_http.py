@@ -1,12 +1,18 @@
-"""A tiny loopback HTTP server base for the provider stand-ins (stdlib only)."""
+"""The base of the notification provider stand-ins, on the shared loopback server.
+
+Each stand-in subclasses ``LoopbackStandin`` and implements ``handle`` (and ``parse_body`` for
+what the request log shows). On top of the request log it keeps the delivered messages,
+dedupes deliveries on an idempotency key and fails a marked recipient once (``fail_first_time``).
+"""
 
 from __future__ import annotations
 
-import json
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from dataclasses import dataclass
+from typing import Any
+
+from standins.loopback import Incoming, LoopbackServer, Reply
+
+__all__ = ["TRANSIENT_FAIL_MARKER", "LoopbackStandin", "RecordedRequest", "Reply"]
 
 TRANSIENT_FAIL_MARKER = "transient-fail"
 """A recipient containing this gets one 503 per idempotency key: proves the retry path."""
@@ -21,69 +27,16 @@ class RecordedRequest:
     status: int
 
 
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any = None  # JSON-serialisable, or None for an empty body
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class LoopbackStandin:
-    """Owns the server thread, the request log and the delivered messages."""
+class LoopbackStandin(LoopbackServer[RecordedRequest]):
+    """Owns the delivered messages; records each request with the status it was answered."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._host = host
-        self._port = port
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        super().__init__(host, port)
         self._messages: list[dict[str, Any]] = []
         self._delivered: dict[str, str] = {}  # idempotency key -> message id
         self._failed_once: set[str] = set()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ----------------------------------------------------------------------
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        server = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name=type(self).__name__, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError(f"{type(self).__name__} is not started; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # --- observations -------------------------------------------------------------------
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
     @property
     def messages(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -123,36 +76,13 @@ class LoopbackStandin:
             self._messages.append(message)
             return message_id
 
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._requests.append(request)
-
-
-def _handler_for(standin: LoopbackStandin) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k: v for k, v in self.headers.items()}
-            try:
-                reply = standin.handle(self.command, self.path, headers, raw)
-            except Exception as exc:  # a stand-in bug must not hang the client
-                reply = Reply(500, {"errors": [{"message": f"stand-in error: {exc}"}]})
-            body = standin.parse_body(headers, raw)
-            standin._record(RecordedRequest(self.command, self.path, headers, body, reply.status))
-            payload = b"" if reply.body is None else json.dumps(reply.body).encode("utf-8")
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            if reply.body is not None:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    return Handler
+    # --- plumbing -----------------------------------------------------------------------
+    def answer(self, incoming: Incoming) -> Reply:
+        method, path, headers, raw = incoming.method, incoming.path, incoming.headers, incoming.raw
+        try:
+            reply = self.handle(method, path, headers, raw)
+        except Exception as exc:  # a stand-in bug must not hang the client
+            reply = Reply(500, {"errors": [{"message": f"stand-in error: {exc}"}]})
+        body = self.parse_body(headers, raw)
+        self.record(RecordedRequest(method, path, headers, body, reply.status))
+        return reply

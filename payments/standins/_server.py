@@ -1,19 +1,21 @@
-"""A tiny loopback HTTP server that stand-ins build on (stdlib only).
+"""The base of the payment gateway stand-ins, on the shared loopback server.
 
 Each stand-in subclasses ``LoopbackStandIn`` and implements ``handle``: it receives a parsed
-``RecordedRequest`` and returns a ``Reply``. A reply may ask to drop the connection without
-answering, which is how a stand-in simulates a network failure after the work was done.
+``RecordedRequest`` and returns a ``Reply``. Requests are recorded and handled one at a time.
+A reply may ask to drop the connection without answering (``Reply.drop_connection``), which is
+how a stand-in simulates a network failure after the work was done.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from dataclasses import dataclass
+from typing import Any
+
+from standins.loopback import Incoming, LoopbackServer, Reply
+
+__all__ = ["LoopbackStandIn", "RecordedRequest", "Reply"]
 
 
 @dataclass(frozen=True)
@@ -28,63 +30,14 @@ class RecordedRequest:
         return self.headers.get(name.lower())
 
 
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-    drop_connection: bool = False  # the work is done, but the client never gets an answer
+class LoopbackStandIn(LoopbackServer[RecordedRequest]):
+    """Parses each request into a ``RecordedRequest``, records it and answers with ``handle``."""
 
-
-class LoopbackStandIn:
-    """Runs ``handle`` behind a ThreadingHTTPServer in a daemon thread; one request at a time."""
+    protocol_version = "HTTP/1.1"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        server = ThreadingHTTPServer((self.host, self.port), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"{type(self).__name__}:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError(f"{type(self).__name__} is not started: call start() first")
-        return f"http://{self.host}:{self.port}"
+        super().__init__(host, port)
+        self._one_at_a_time = threading.Lock()
 
     # -- to implement -----------------------------------------------------------------------
     def parse_body(self, raw: bytes, content_type: str) -> dict[str, Any]:
@@ -97,59 +50,19 @@ class LoopbackStandIn:
         raise NotImplementedError
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _serve(self, request: RecordedRequest) -> Reply:
-        with self._lock:
-            self.requests.append(request)
+    def answer(self, incoming: Incoming) -> Reply:
+        headers = {name.lower(): value for name, value in incoming.headers.items()}
+        try:
+            body = self.parse_body(incoming.raw, headers.get("content-type", ""))
+        except ValueError:
+            body = {"_unparsed": incoming.raw.decode("utf-8", "replace")}
+        request = RecordedRequest(
+            method=incoming.method,
+            path=incoming.path,
+            idempotency_key=headers.get("idempotency-key"),
+            body=body,
+            headers=headers,
+        )
+        with self._one_at_a_time:
+            self.record(request)
             return self.handle(request)
-
-
-def _make_handler(standin: LoopbackStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            self._dispatch()
-
-        def do_POST(self) -> None:
-            self._dispatch()
-
-        def do_DELETE(self) -> None:
-            self._dispatch()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def _dispatch(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            try:
-                body = standin.parse_body(raw, headers.get("content-type", ""))
-            except ValueError:
-                body = {"_unparsed": raw.decode("utf-8", "replace")}
-            request = RecordedRequest(
-                method=self.command,
-                path=self.path,
-                idempotency_key=headers.get("idempotency-key"),
-                body=body,
-                headers=headers,
-            )
-            reply = standin._serve(request)
-            if reply.drop_connection:
-                self._drop()
-                return
-            payload = json.dumps(reply.body).encode()
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def _drop(self) -> None:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-
-    return Handler
