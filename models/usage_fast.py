@@ -38,7 +38,6 @@ _REQUIRED = frozenset({"transaction_id", "subscription_id", "metric", "timestamp
 _ALLOWED = _REQUIRED | {"quantity", "properties"}
 _STR = {str}
 _INT64 = 2**63
-_EMPTY: dict[str, object] = {}
 _TX = itemgetter("transaction_id")
 _SUB = itemgetter("subscription_id")
 _METRIC = itemgetter("metric")
@@ -48,7 +47,6 @@ _PROPERTIES = methodcaller("get", "properties")
 _SORTED_JSON = partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)
 _SEPARATORS = frozenset("T t")
 _PARTITION = methodcaller("partition", ".")
-_PAD_NANOS = methodcaller("ljust", 9, "0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +194,7 @@ def _quantities(values: list[Any]) -> tuple[list[int], list[int]] | None:
         return units, [0] * count
     if max(map(len, fractions)) > 9 or not all(map(str.isdigit, filter(None, fractions))):
         return None
-    return units, list(map(int, map(_PAD_NANOS, fractions)))
+    return units, [int(fraction.ljust(9, "0")) if fraction else 0 for fraction in fractions]
 
 
 def _properties(values: list[Any]) -> list[str] | None:
@@ -219,7 +217,8 @@ def _properties(values: list[Any]) -> list[str] | None:
         numbers = [item for item in items if type(item) is int]
         if numbers and (min(numbers) < -_INT64 or max(numbers) >= _INT64):
             return None
-    return list(map(bytes.decode, map(_SORTED_JSON, (value or _EMPTY for value in values))))
+    dumps = _SORTED_JSON
+    return [dumps(value).decode() if value else "{}" for value in values]
 
 
 def _in_window(
