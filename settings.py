@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     usage_future_tolerance_s: int = Field(
         300, ge=0, description="How far in the future (seconds) an event timestamp may be"
     )
+    usage_settle_interval_min: int = Field(
+        5,
+        ge=1,
+        le=1440,
+        description="Minutes between runs of the usage-settle schedule (`o2c schedule install`)",
+    )
 
     @property
     def effective_database_url(self) -> str:

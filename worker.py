@@ -24,6 +24,7 @@ from activities.dunning import ConfigActivities, DunningActivities
 from activities.notices import NoticeActivities
 from activities.payments import PaymentActivities
 from activities.subscriptions import SubscriptionActivities
+from activities.usage import UsageActivities
 from models.config_loader import load_config
 from models.db import Database, migrate
 from models.repo_config import sync_config
@@ -35,12 +36,14 @@ from starter.client import connect
 from workflows.bill_cycle import BillCycleWorkflow, DueBillCyclesWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.usage import UsageSettleWorkflow
 
 WORKFLOWS: Sequence[type] = (
     SubscriptionWorkflow,
     BillCycleWorkflow,
     DueBillCyclesWorkflow,
     DunningWorkflow,
+    UsageSettleWorkflow,
 )
 
 
@@ -103,6 +106,7 @@ def activities_of(deps: Deps) -> list[Callable[..., Any]]:
         dunning.close_dunning_case,
         ConfigActivities(deps).dunning_ladder_for_entity,
         NoticeActivities(deps).send_notice,
+        UsageActivities(deps).settle_usage,
     ]
 
 

@@ -258,6 +258,17 @@ class DueCyclesInput(Contract):
     as_of: datetime | None = None  # None: the workflow's current time
 
 
+# --- usage ---------------------------------------------------------------------------------------
+
+
+class SettleUsageInput(Contract):
+    transaction_events: int = Field(default=1_000_000, ge=1)  # events per database transaction
+
+
+class SettleUsageResult(Contract):
+    settled_events: int = 0
+
+
 # --- payments and dunning ------------------------------------------------------------------------
 
 

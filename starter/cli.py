@@ -24,7 +24,9 @@ subscription_app = typer.Typer(no_args_is_help=True, help="Subscriptions (Subscr
 usage_app = typer.Typer(no_args_is_help=True, help="Usage events")
 cycle_app = typer.Typer(no_args_is_help=True, help="Bill cycles (BillCycleWorkflow)")
 dunning_app = typer.Typer(no_args_is_help=True, help="Dunning cases (DunningWorkflow)")
-schedule_app = typer.Typer(no_args_is_help=True, help="The daily bill-cycle schedule")
+schedule_app = typer.Typer(
+    no_args_is_help=True, help="The daily bill-cycle and usage-settle schedules"
+)
 invoice_app = typer.Typer(no_args_is_help=True, help="Invoices")
 for sub, name in (
     (config_app, "config"),
@@ -578,14 +580,24 @@ def dunning_pay(invoice_id: str, reference: str = typer.Option(...)) -> None:
 
 @schedule_app.command("install")
 def schedule_install(hour_utc: int = typer.Option(0, min=0, max=23)) -> None:
-    """Create the Temporal Schedule that starts the due bill cycles daily."""
+    """Create the Temporal Schedules: the due bill cycles daily, and settling the usage journal
+    every O2C_USAGE_SETTLE_INTERVAL_MIN minutes."""
     from starter.client import connect
-    from starter.ops import SCHEDULE_ID, install_schedule
+    from starter.ops import (
+        SCHEDULE_ID,
+        SETTLE_SCHEDULE_ID,
+        install_schedule,
+        install_settle_schedule,
+    )
 
-    async def go() -> str:
-        return await install_schedule(await connect(get_settings()), get_settings(), hour_utc)
+    async def go() -> tuple[str, str]:
+        client = await connect(get_settings())
+        daily = await install_schedule(client, get_settings(), hour_utc)
+        return daily, await install_settle_schedule(client, get_settings())
 
-    out.print(f"schedule {SCHEDULE_ID}: {run(go())}")
+    daily, settle = run(go())
+    out.print(f"schedule {SCHEDULE_ID}: {daily}")
+    out.print(f"schedule {SETTLE_SCHEDULE_ID}: {settle}")
 
 
 @invoice_app.command("usage-export")

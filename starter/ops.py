@@ -14,6 +14,9 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
     WorkflowExecutionStatus,
@@ -35,6 +38,7 @@ from models.contracts import (
     DunningState,
     PaymentReceivedSignal,
     ReactivateRequest,
+    SettleUsageInput,
     SubscriptionChangeResult,
     SubscriptionSnapshot,
     SubscriptionState,
@@ -45,8 +49,10 @@ from workflows.bill_cycle import BillCycleWorkflow, DueBillCyclesWorkflow, bill_
 from workflows.common import BILLING_STATUS, CUSTOMER_ID, SUBSCRIPTION_ID
 from workflows.dunning import DunningWorkflow, dunning_workflow_id
 from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
+from workflows.usage import USAGE_SETTLE_WORKFLOW_ID, UsageSettleWorkflow
 
 SCHEDULE_ID = "o2c-daily-bill-cycles"
+SETTLE_SCHEDULE_ID = "o2c-usage-settle"
 
 
 async def start_subscription(
@@ -160,6 +166,32 @@ async def report_payment(client: Client, invoice_id: str, reference: str) -> Non
         DunningWorkflow.payment_received,
         PaymentReceivedSignal(dedup_key=f"payment:{reference}", reference=reference),
     )
+
+
+async def install_settle_schedule(client: Client, settings: Settings) -> str:
+    """Create (or leave in place) the schedule that settles the usage journal every
+    `O2C_USAGE_SETTLE_INTERVAL_MIN` minutes; a run still going when the next is due is not
+    doubled (overlap: skip)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            UsageSettleWorkflow.run,
+            SettleUsageInput(),
+            id=USAGE_SETTLE_WORKFLOW_ID,
+            task_queue=settings.task_queue,
+            execution_timeout=timedelta(hours=3),
+        ),
+        spec=ScheduleSpec(
+            intervals=[
+                ScheduleIntervalSpec(every=timedelta(minutes=settings.usage_settle_interval_min))
+            ]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(SETTLE_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        return "exists"
+    return "created"
 
 
 async def install_schedule(client: Client, settings: Settings, hour_utc: int = 0) -> str:

@@ -5,11 +5,11 @@ reactivating the suspended subscription, and the daily bill-cycle schedule."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import ScheduleOverlapPolicy, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.deps import Deps
@@ -18,9 +18,11 @@ from models.tables import InvoiceRow, SubscriptionRow
 from settings import get_settings
 from starter.ops import (
     SCHEDULE_ID,
+    SETTLE_SCHEDULE_ID,
     cancel_subscription,
     dunning_state,
     install_schedule,
+    install_settle_schedule,
     report_payment,
     run_bill_cycle,
     subscription_state,
@@ -116,3 +118,17 @@ async def test_daily_schedule_is_installed_once(dev_env: tuple[WorkflowEnvironme
     assert await install_schedule(env.client, settings) == "exists"
     description = await env.client.get_schedule_handle(SCHEDULE_ID).describe()
     assert description.schedule.spec.calendars[0].minute[0].start == 30
+
+
+async def test_usage_settle_schedule_is_installed_once(
+    dev_env: tuple[WorkflowEnvironment, str],
+) -> None:
+    env, queue = dev_env
+    settings = get_settings().model_copy(
+        update={"task_queue": queue, "usage_settle_interval_min": 7}
+    )
+    assert await install_settle_schedule(env.client, settings) == "created"
+    assert await install_settle_schedule(env.client, settings) == "exists"
+    description = await env.client.get_schedule_handle(SETTLE_SCHEDULE_ID).describe()
+    assert description.schedule.spec.intervals[0].every == timedelta(minutes=7)
+    assert description.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
