@@ -169,15 +169,19 @@ def prepare_batch(
     return prepared
 
 
-def write_batch(conn: Connection, prepared: PreparedBatch) -> IngestResult:
+def write_batch(
+    conn: Connection, prepared: PreparedBatch, fast_tried: bool = False
+) -> IngestResult:
     """Store a prepared batch in the caller's transaction: new events are written, repeated
-    ones counted as duplicates or conflicts. `prepared` is not changed (a retry can reuse it)."""
+    ones counted as duplicates or conflicts. `prepared` is not changed (a retry can reuse it).
+    `fast_tried`: the caller already found that the batch is not all new (skip that try)."""
     result = replace(prepared.result, errors=list(prepared.result.errors), conflicts=[])
     fast = prepared.fast
     candidates = prepared.candidates
     if fast is not None:
         keys = list(zip(fast.columns[0], fast.hashes, strict=True))
-        if try_write_all(conn, keys, fast.columns, prepared.received):
+        received, append = prepared.received, prepared.append
+        if not fast_tried and try_write_all(conn, keys, fast.columns, received, append):
             result.accepted, result.late = len(keys), sum(fast.late)
             return result
         rows: Iterable[JournalRow] = zip(*fast.columns, strict=True)
@@ -463,19 +467,23 @@ class UsageIngestor:
 
     def _write(self, conn: Connection, prepared: PreparedBatch) -> IngestResult:
         fast, append = prepared.fast, prepared.append
-        sqlite = conn.dialect.name == "sqlite"
-        if fast and append and sqlite and append_batch(conn.connection.driver_connection, append):
-            return replace(prepared.result, accepted=append[1], late=sum(fast.late))
+        appended = False
+        if fast is not None and append is not None and conn.dialect.name == "sqlite":
+            if append_batch(conn.connection.driver_connection, append):
+                return replace(prepared.result, accepted=append[1], late=sum(fast.late))
+            appended = True  # tried: some transaction id is already stored
         try:
-            return self._write_once(conn, prepared)
+            return self._write_once(conn, prepared, appended)
         except (IntegrityError, self.db.engine.dialect.dbapi.IntegrityError):  # type: ignore[union-attr]
-            return self._write_once(conn, prepared)
+            return self._write_once(conn, prepared, appended)
 
-    def _write_once(self, conn: Connection, prepared: PreparedBatch) -> IngestResult:
+    def _write_once(
+        self, conn: Connection, prepared: PreparedBatch, fast_tried: bool
+    ) -> IngestResult:
         with conn.begin():  # commits on success, rolls back on any error
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return write_batch(conn, prepared)
+            return write_batch(conn, prepared, fast_tried)
 
 
 @contextmanager

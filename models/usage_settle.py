@@ -12,6 +12,7 @@ Who settles:
   so nothing accepted is ever missing from a read;
 - the bill cycle, before its first page, in bounded transactions (`settle_usage`), so invoice
   transactions find nothing left to do;
+- `UsageSettleWorkflow`, every few minutes from the schedule `o2c-usage-settle`;
 - `o2c usage settle`, and `o2c usage import` when its file is done.
 On PostgreSQL concurrent settlers lock the batch rows (FOR UPDATE): the second waits, then skips
 what the first moved and reads its committed events.
@@ -30,6 +31,7 @@ from models.db import Database
 from models.usage_store import (
     EVENT_COLUMNS,
     EventTuple,
+    driver_of,
     ensure_partitions,
     is_postgres,
     journal_columns,
@@ -47,13 +49,9 @@ _INSERT_EVENTS = (
 _COPY_EVENTS = f"COPY usage_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 
 
-def _driver(conn: Connection) -> Any:
-    return conn.connection.driver_connection
-
-
 def pending_events(conn: Connection) -> int:
     """Events accepted but not settled yet."""
-    cursor = _driver(conn).cursor()
+    cursor = driver_of(conn).cursor()
     try:
         cursor.execute("SELECT COALESCE(SUM(event_count), 0) FROM usage_event_batches")
         return int(cursor.fetchone()[0])
@@ -96,7 +94,7 @@ def settle_usage(
 
 def _group_end(conn: Connection, after_id: int, group_events: int) -> int | None:
     """The last batch id of the next group of about `group_events` events, or None."""
-    cursor = _driver(conn).cursor()
+    cursor = driver_of(conn).cursor()
     try:
         placeholder = "%s" if is_postgres(conn) else "?"
         cursor.execute(
@@ -117,7 +115,7 @@ def _group_end(conn: Connection, after_id: int, group_events: int) -> int | None
 def _settle_group(conn: Connection, after_id: int, upto_id: int) -> int:
     """Expand, insert and delete the batches in (after_id, upto_id] still journaled."""
     pg = is_postgres(conn)
-    cursor = _driver(conn).cursor()
+    cursor = driver_of(conn).cursor()
     try:
         if pg:
             cursor.execute(

@@ -34,7 +34,6 @@ EventTuple = tuple[str, str, str, str, str, int, int, str, str]
 # (received_at, event_count, journal document, keys document) of the SQLite append statement
 AppendParams = tuple[str, int, bytes, bytes]
 # The journal document of a batch: the columns of EVENT_COLUMNS except received_at (the batch's)
-JOURNAL_COLUMNS = EVENT_COLUMNS[:-1]
 EventColumns = tuple[
     list[str], list[str], list[str], list[str], list[str], list[int], list[int], list[str]
 ]
@@ -65,14 +64,15 @@ def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def _driver(conn: Connection) -> Any:
+def driver_of(conn: Connection) -> Any:
+    """The DBAPI connection under a SQLAlchemy one (bulk statements go straight to it)."""
     return conn.connection.driver_connection
 
 
 def existing_keys(conn: Connection, transaction_ids: Sequence[str]) -> dict[str, int]:
     """Content hash of each transaction id already stored (one query per 5,000 ids)."""
     found: dict[str, int] = {}
-    cursor = _driver(conn).cursor()
+    cursor = driver_of(conn).cursor()
     try:
         for start in range(0, len(transaction_ids), _LOOKUP_CHUNK):
             chunk = transaction_ids[start : start + _LOOKUP_CHUNK]
@@ -105,13 +105,15 @@ def write(
     keys: Sequence[tuple[str, int]],
     columns: EventColumns,
     received_at: str,
+    append: AppendParams | None = None,
 ) -> None:
     """Insert new keys and journal their events in the caller's transaction; a key stored
     meanwhile raises IntegrityError (on SQLite the failed statement leaves nothing behind and
-    the transaction goes on). `received_at` is canonical UTC text."""
+    the transaction goes on). `received_at` is canonical UTC text; `append`, SQLite's statement
+    parameters when the caller built them already (`append_params`)."""
     if not keys:
         return
-    cursor = _driver(conn).cursor()
+    cursor = driver_of(conn).cursor()
     try:
         if is_postgres(conn):
             with cursor.copy(_COPY_KEYS) as copy:
@@ -123,7 +125,7 @@ def write(
                 _INSERT_BATCH, (received_at + "+00", len(keys), journal_document(columns))
             )
         else:
-            cursor.execute(_APPEND_SQLITE, append_params(keys, columns, received_at))
+            cursor.execute(_APPEND_SQLITE, append or append_params(keys, columns, received_at))
     finally:
         cursor.close()
 
@@ -152,13 +154,14 @@ def try_write_all(
     keys: Sequence[tuple[str, int]],
     columns: EventColumns,
     received_at: str,
+    append: AppendParams | None = None,
 ) -> bool:
     """Fast path for batches of new ids: write everything without a lookup first. False (and
     nothing written) when some id is already stored. SQLite backs out a failed statement and
     keeps the transaction; PostgreSQL needs a savepoint."""
     if not is_postgres(conn):
         try:
-            write(conn, keys, columns, received_at)
+            write(conn, keys, columns, received_at, append)
         except conn.dialect.dbapi.IntegrityError:  # type: ignore[union-attr]
             return False
         return True
@@ -174,7 +177,7 @@ def try_write_all(
 
 def ensure_partitions(conn: Connection, months: Iterable[str]) -> None:
     """Create the monthly partitions ('YYYY-MM', UTC) of usage_events that do not exist yet."""
-    cursor = _driver(conn).cursor()
+    cursor = driver_of(conn).cursor()
     try:
         for month in sorted(months):
             cursor.execute("SELECT o2c_usage_partition(%s::date)", (f"{month}-01",))

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from activities.deps import Deps
 from activities.subscriptions import SubscriptionActivities
 from billing.metrics import MetricSpec
+from models import usage_settle
 from models.config import ConfigSnapshot
 from models.db import Database, alembic_config, make_engine
 from models.tables import UsageEventBatchRow, UsageEventRow
@@ -88,14 +89,22 @@ def test_dedup_keys_outlive_settling(ingestor: UsageIngestor, sub: str) -> None:
     assert str(total(ingestor.db, sub)) == "6"
 
 
-def test_settling_is_bounded_per_call_and_oldest_first(ingestor: UsageIngestor, sub: str) -> None:
+def test_settling_is_bounded_per_call_and_oldest_first(
+    ingestor: UsageIngestor, sub: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(usage_settle, "GROUP_EVENTS", 3)  # one batch per group
     for n in range(4):
         ingestor.ingest([ev(sub, f"b{n}-{i}") for i in range(3)])
     with ingestor.db.engine.connect() as conn, conn.begin():
-        moved = settle_pending(conn, max_events=5)
+        moved = settle_pending(conn, max_events=5)  # stops after the group that reaches 5
         left = pending_events(conn)
-    assert moved >= 5 and moved + left == 12
-    assert settle_usage(ingestor.db, transaction_events=2) == left
+    assert (moved, left) == (6, 6)
+    with ingestor.db.engine.connect() as conn:
+        first = conn.scalars(
+            select(UsageEventRow.transaction_id).where(UsageEventRow.subscription_id == sub)
+        ).all()
+    assert sorted(first) == [f"b{n}-{i}" for n in range(2) for i in range(3)]  # oldest first
+    assert settle_usage(ingestor.db, transaction_events=2) == 6
     assert settled_count(ingestor.db, sub) == 12
 
 
